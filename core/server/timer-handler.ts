@@ -1,0 +1,53 @@
+/**
+ * Expiry and retry timers of one resource: publications expire on their own
+ * (RFC 3903 §6), subscriptions end with `terminated;reason=timeout`
+ * (RFC 6665 §4.2.2), failed NOTIFYs are retried with the current state.
+ * Timers are checked against the records, so a stale or duplicate timer is
+ * harmless.
+ */
+import type { StatePackage } from '../packages/event-package.js';
+import type { TimerRef } from '../store/records.js';
+import { recompose } from './composition.js';
+import type { EventContext } from './event-context.js';
+import { buildNotify } from './notify-builder.js';
+import { fanOut, stateBody } from './state-notifier.js';
+import { sendWatcherInfo } from './watcherinfo-notifier.js';
+
+export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void {
+  const recomposeNeeded = new Set<string>();
+  const sorted = [...timers].sort((a, b) => a.dueAt - b.dueAt);
+  for (const t of sorted) {
+    if (t.resource !== ctx.resource || t.dueAt > ctx.now) continue;
+    ctx.store.clearTimer(t);
+    if (t.kind === 'publication') {
+      const pub = ctx.store.publication(t.resource, t.event, t.id);
+      if (pub && pub.expiresAt === t.dueAt) {
+        ctx.store.removePublication(pub);
+        recomposeNeeded.add(t.event);
+      }
+      continue;
+    }
+    const sub = ctx.store.subscription(t.resource, t.event, t.id);
+    if (!sub) continue;
+    const pkg = ctx.deps.packages.get(sub.event);
+    if (t.kind === 'subscription') {
+      if (sub.expiresAt !== t.dueAt) continue;
+      ctx.store.removeSubscription(sub);
+      ctx.watcherChanged({ sub, status: 'terminated', event: 'timeout' });
+      if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, sub, { state: 'terminated', reason: 'timeout' }, undefined);
+      else if (pkg) ctx.notifies.push(buildNotify(ctx, sub, { state: 'terminated', reason: 'timeout' }, stateBody(ctx, pkg, sub)));
+    } else {
+      if (sub.retryAt !== t.dueAt || sub.expiresAt <= ctx.now) continue;
+      const { retryAt: _r, ...rest } = sub;
+      ctx.store.putSubscription(rest, sub);
+      if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, rest, { state: rest.status }, undefined);
+      else if (pkg) ctx.notifies.push(buildNotify(ctx, rest, { state: rest.status }, stateBody(ctx, pkg, rest)));
+    }
+  }
+  for (const event of recomposeNeeded) {
+    const pkg = ctx.deps.packages.state(event);
+    if (!pkg) continue;
+    const state = recompose(ctx, pkg as StatePackage);
+    if (state) fanOut(ctx, pkg, state);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Typed access to the presence tables over any `KvStore` (LMDB overlay in the
+ * workers, `MemoryKv` in tests). Keeps the secondary indexes (dialogs,
+ * timers) and the per-resource counters consistent with the primary records.
+ */
+import type { Key, KvReader, KvStore } from './kv.js';
+import type {
+  DialogRef,
+  PublicationRecord,
+  ResourceRecord,
+  StateRecord,
+  SubscriptionRecord,
+  TimerKind,
+  TimerRef,
+} from './records.js';
+
+const EMPTY_RESOURCE: ResourceRecord = { seq: 0, pubs: {}, subs: {} };
+
+function timerKey(t: TimerRef): Key {
+  return [t.dueAt, t.resource, t.kind, t.event, t.id];
+}
+
+/** Read-only queries (also usable from the dispatcher thread). */
+export class PresenceReader {
+  constructor(protected readonly kv: KvReader) {}
+
+  resource(resource: string): ResourceRecord {
+    return (this.kv.get('resources', [resource]) as ResourceRecord | undefined) ?? EMPTY_RESOURCE;
+  }
+
+  state(resource: string, event: string): StateRecord | undefined {
+    return this.kv.get('states', [resource, event]) as StateRecord | undefined;
+  }
+
+  publication(resource: string, event: string, etag: string): PublicationRecord | undefined {
+    return this.kv.get('publications', [resource, event, etag]) as PublicationRecord | undefined;
+  }
+
+  *publications(resource: string, event: string): Iterable<PublicationRecord> {
+    for (const e of this.kv.prefix('publications', [resource, event])) yield e.value as PublicationRecord;
+  }
+
+  subscription(resource: string, event: string, id: string): SubscriptionRecord | undefined {
+    return this.kv.get('subscriptions', [resource, event, id]) as SubscriptionRecord | undefined;
+  }
+
+  /** Every subscription to (resource, event): the presentity→watchers index. */
+  *subscriptions(resource: string, event: string): Iterable<SubscriptionRecord> {
+    for (const e of this.kv.prefix('subscriptions', [resource, event])) yield e.value as SubscriptionRecord;
+  }
+
+  dialog(callId: string, localTag: string, remoteTag: string): DialogRef | undefined {
+    return this.kv.get('dialogs', [callId, localTag, remoteTag]) as DialogRef | undefined;
+  }
+
+  /** Timers due at or before `now`, oldest first. */
+  *dueTimers(now: number, limit: number): Iterable<TimerRef> {
+    for (const e of this.kv.between('timers', [], [now + 1], limit)) {
+      const [dueAt, resource, kind, event, id] = e.key as [number, string, TimerKind, string, string];
+      yield { dueAt, resource, kind, event, id };
+    }
+  }
+}
+
+/**
+ * Read-write access for one event. Resource records (sequence and counters)
+ * are kept in memory and written once by `flush()`, so counters and the
+ * sequence can be updated many times per event at the cost of one put.
+ */
+export class PresenceStore extends PresenceReader {
+  private readonly resources = new Map<string, ResourceRecord>();
+
+  constructor(protected override readonly kv: KvStore) {
+    super(kv);
+  }
+
+  override resource(resource: string): ResourceRecord {
+    return this.resources.get(resource) ?? super.resource(resource);
+  }
+
+  putResource(resource: string, rec: ResourceRecord): void {
+    this.resources.set(resource, rec);
+  }
+
+  /** Allocate the next event sequence number of a resource. */
+  nextSeq(resource: string): number {
+    const rec = this.resource(resource);
+    const seq = rec.seq + 1;
+    this.putResource(resource, { ...rec, seq });
+    return seq;
+  }
+
+  /** Write the resource records touched by this event. */
+  flush(): void {
+    for (const [resource, rec] of this.resources) {
+      // A resource with no publications and no subscriptions is forgotten: no dialog
+      // exists whose CSeq could go back, so its event sequence may restart.
+      const empty = Object.keys(rec.pubs).length === 0 && Object.keys(rec.subs).length === 0;
+      if (empty) this.kv.remove('resources', [resource]);
+      else this.kv.put('resources', [resource], rec);
+    }
+    this.resources.clear();
+  }
+
+  putState(resource: string, event: string, rec: StateRecord): void {
+    this.kv.put('states', [resource, event], rec);
+  }
+
+  removeState(resource: string, event: string): void {
+    this.kv.remove('states', [resource, event]);
+  }
+
+  addPublication(pub: PublicationRecord): void {
+    this.kv.put('publications', [pub.resource, pub.event, pub.etag], pub);
+    this.setTimer({ dueAt: pub.expiresAt, resource: pub.resource, kind: 'publication', event: pub.event, id: pub.etag });
+    this.bumpCount(pub.resource, 'pubs', pub.event, +1);
+  }
+
+  removePublication(pub: PublicationRecord): void {
+    this.kv.remove('publications', [pub.resource, pub.event, pub.etag]);
+    this.clearTimer({ dueAt: pub.expiresAt, resource: pub.resource, kind: 'publication', event: pub.event, id: pub.etag });
+    this.bumpCount(pub.resource, 'pubs', pub.event, -1);
+  }
+
+  /** Insert or update a subscription; `previous` is the stored version when updating. */
+  putSubscription(sub: SubscriptionRecord, previous?: SubscriptionRecord): void {
+    const key = [sub.resource, sub.event, sub.id];
+    this.kv.put('subscriptions', key, sub);
+    if (!previous) {
+      this.kv.put('dialogs', [sub.dialog.callId, sub.dialog.localTag, sub.dialog.remoteTag], {
+        resource: sub.resource,
+        event: sub.event,
+        id: sub.id,
+      } satisfies DialogRef);
+      this.bumpCount(sub.resource, 'subs', sub.event, +1);
+    }
+    if (previous?.expiresAt !== sub.expiresAt) {
+      if (previous) this.clearTimer(subTimer(previous, 'subscription', previous.expiresAt));
+      this.setTimer(subTimer(sub, 'subscription', sub.expiresAt));
+    }
+    if (previous?.retryAt !== sub.retryAt) {
+      if (previous?.retryAt !== undefined) this.clearTimer(subTimer(previous, 'retry', previous.retryAt));
+      if (sub.retryAt !== undefined) this.setTimer(subTimer(sub, 'retry', sub.retryAt));
+    }
+  }
+
+  removeSubscription(sub: SubscriptionRecord): void {
+    this.kv.remove('subscriptions', [sub.resource, sub.event, sub.id]);
+    this.kv.remove('dialogs', [sub.dialog.callId, sub.dialog.localTag, sub.dialog.remoteTag]);
+    this.clearTimer(subTimer(sub, 'subscription', sub.expiresAt));
+    if (sub.retryAt !== undefined) this.clearTimer(subTimer(sub, 'retry', sub.retryAt));
+    this.bumpCount(sub.resource, 'subs', sub.event, -1);
+  }
+
+  clearTimer(t: TimerRef): void {
+    this.kv.remove('timers', timerKey(t));
+  }
+
+  private setTimer(t: TimerRef): void {
+    this.kv.put('timers', timerKey(t), 0);
+  }
+
+  private bumpCount(resource: string, field: 'pubs' | 'subs', event: string, delta: number): void {
+    const rec = this.resource(resource);
+    const counts = { ...rec[field] };
+    const next = (counts[event] ?? 0) + delta;
+    if (next > 0) counts[event] = next;
+    else delete counts[event];
+    this.putResource(resource, { ...rec, [field]: counts });
+  }
+}
+
+function subTimer(sub: SubscriptionRecord, kind: TimerKind, dueAt: number): TimerRef {
+  return { dueAt, resource: sub.resource, kind, event: sub.event, id: sub.id };
+}

@@ -1,0 +1,113 @@
+/**
+ * What the presence store keeps. Records are plain data (msgpackr-encoded in
+ * LMDB). Package-specific parts (`doc`, `pkgState`) are opaque to generic code.
+ */
+import type { SourceAddress } from '../contract.js';
+
+/** Per-resource bookkeeping. */
+export interface ResourceRecord {
+  /**
+   * Event sequence of the resource: incremented once per event that changes
+   * publications or sends NOTIFYs. Used as publication order and as the CSeq
+   * of every NOTIFY the event sends, so CSeq grows per dialog without a write
+   * per NOTIFY (RFC 3261 §12.2.2 lets a UAS see gaps in CSeq).
+   */
+  readonly seq: number;
+  /** Live publications and subscriptions per event package (limits, gauges). */
+  readonly pubs: Readonly<Record<string, number>>;
+  readonly subs: Readonly<Record<string, number>>;
+}
+
+/** Composed state of one resource for one state package. */
+export interface StateRecord {
+  /** Grows by one whenever the composed document changes. */
+  readonly version: number;
+  /** The composed document in the package's canonical form. */
+  readonly doc: unknown;
+  /** Rendering of `doc` for the unrestricted view: reused for every watcher with that view. */
+  readonly body: string;
+  readonly updatedAt: number;
+}
+
+export interface PublicationRecord {
+  readonly etag: string;
+  readonly resource: string;
+  readonly event: string;
+  readonly expiresAt: number;
+  /** Resource event sequence at the last initial/modify: newer publications win in composition. */
+  readonly order: number;
+  readonly contentType: string;
+  /** Validated, canonical document (never re-parsed). */
+  readonly doc: unknown;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** RFC 3261 §12.1.1 UAS dialog state, plus the pre-formatted header values of our NOTIFYs. */
+export interface DialogState {
+  readonly callId: string;
+  readonly localTag: string;
+  readonly remoteTag: string;
+  /** From header value of our NOTIFYs: the SUBSCRIBE's To with our tag. */
+  readonly localHeader: string;
+  /** To header value of our NOTIFYs: the SUBSCRIBE's From (with its tag). */
+  readonly remoteHeader: string;
+  /** Remote target: the Contact URI of the last target-refresh request. */
+  readonly remoteTarget: string;
+  /** Record-Route of the initial SUBSCRIBE, in order (RFC 3261 §12.1.1). */
+  readonly routeSet: readonly string[];
+  /** Highest CSeq received from the subscriber. */
+  readonly remoteCseq: number;
+  /** Where our NOTIFYs go, computed once per target refresh (RFC 3261 §12.2.1.1). */
+  readonly requestUri: string;
+  readonly route: readonly string[];
+  readonly nextHop: string;
+  /** Packet source to send to instead of resolving `nextHop` (NAT, RFC 3581). */
+  readonly destination?: SourceAddress;
+}
+
+export type SubscriptionStatus = 'active' | 'pending';
+
+export interface SubscriptionRecord {
+  readonly id: string;
+  readonly resource: string;
+  readonly event: string;
+  /** Event header `id` parameter, if any (RFC 6665 §8.2.1). */
+  readonly eventId?: string;
+  readonly status: SubscriptionStatus;
+  /** Authorization outcome for active subscriptions: 'allow' or 'polite-block'. */
+  readonly handling: 'allow' | 'polite-block' | 'confirm';
+  /** View key: watchers with equal keys receive the same rendering. */
+  readonly view: string;
+  /** Package-specific permissions behind `view` (RFC 5025 transformations), if restricted. */
+  readonly permissions?: unknown;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+  /** Watcher AOR (asserted identity, else From URI). */
+  readonly watcher: string;
+  readonly watcherDisplayName?: string;
+  readonly dialog: DialogState;
+  /** Packet source of the last SUBSCRIBE (NAT fallback). */
+  readonly source: SourceAddress;
+  /** Consecutive failed NOTIFYs (408/5xx) and when the retry is due. */
+  readonly failures: number;
+  readonly retryAt?: number;
+  /** Package-specific per-subscription state (e.g. watcherinfo version). */
+  readonly pkgState?: unknown;
+}
+
+export interface DialogRef {
+  readonly resource: string;
+  readonly event: string;
+  readonly id: string;
+}
+
+export type TimerKind = 'publication' | 'subscription' | 'retry';
+
+export interface TimerRef {
+  readonly dueAt: number;
+  readonly resource: string;
+  readonly kind: TimerKind;
+  readonly event: string;
+  readonly id: string;
+}

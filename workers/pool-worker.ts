@@ -1,0 +1,52 @@
+/**
+ * Piscina worker entry: binds the pure core to the LMDB store. Each task is
+ * one event of one resource: refresh the read snapshot, run the core with
+ * writes buffered, commit them as one durable batch, return the result as
+ * data. Nothing is thrown across the thread boundary.
+ */
+import { workerData } from 'node:worker_threads';
+import { PresenceServer } from '../core/server/presence-server.js';
+import type { HandleResult } from '../core/contract.js';
+import { RandomIds } from './random-ids.js';
+import { LmdbStore, LmdbTaskKv } from './store/lmdb-store.js';
+import type { PoolResult, PoolTask, WorkerInit } from './tasks.js';
+
+const init = workerData as WorkerInit;
+const store = LmdbStore.open(init.store);
+const server = new PresenceServer({ config: init.config, ids: new RandomIds(init.config.nodeId) });
+
+export default async function runTask(task: PoolTask): Promise<PoolResult> {
+  const started = performance.now();
+  let result: HandleResult;
+  let kv: LmdbTaskKv;
+  try {
+    store.refresh();
+    kv = new LmdbTaskKv(store);
+    const now = task.now ?? Date.now();
+    switch (task.kind) {
+      case 'request':
+        result = server.handle(task.request, kv, now);
+        break;
+      case 'timers':
+        result = server.timers(task.resource, task.timers, kv, now);
+        break;
+      case 'outcomes':
+        result = server.notifyOutcomes(task.resource, task.outcomes, kv, now);
+        break;
+    }
+  } catch (err) {
+    return { ok: false, code: 'internal', detail: err instanceof Error ? `${err.message}` : String(err) };
+  }
+  const computed = performance.now();
+  try {
+    await kv.commit();
+  } catch (err) {
+    return { ok: false, code: 'store-failure', detail: err instanceof Error ? err.message : String(err) };
+  }
+  const committed = performance.now();
+  return {
+    ok: true,
+    value: result,
+    timing: { computeMs: computed - started, commitMs: committed - computed, writes: kv.pending },
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * A running Presence Server: the worker pool, the per-resource dispatcher,
+ * the expiry sweeper and request de-duplication. Fronts (Kamailio JSON-RPC,
+ * drachtio, tests) call `handle()` and deliver the NOTIFYs it returns; NOTIFYs
+ * born outside a request (expiry, retries) are pushed to `onNotifies`.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { HandleResult, Notify, NotifyOutcome, SipRequest } from '../core/contract.js';
+import { errorReply } from '../core/errors.js';
+import { PresenceServer } from '../core/server/presence-server.js';
+import type { TimerRef } from '../core/store/records.js';
+import { tagOf } from '../core/sip/name-addr.js';
+import { PresenceReader } from '../core/store/presence-store.js';
+import { Dispatcher, type TaskRunner } from './dispatcher.js';
+import { RandomIds } from './random-ids.js';
+import type { ServiceOptions } from './service-options.js';
+import { LmdbStore } from './store/lmdb-store.js';
+import type { PoolResult, PoolTask, WorkerInit } from './tasks.js';
+
+/** Path of the compiled worker entry, also when this module runs from TypeScript sources (tests). */
+export function workerEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return join(dirname(here), 'pool-worker.js');
+  const root = join(dirname(here), '..');
+  const compiled = join(root, 'dist', 'workers', 'pool-worker.js');
+  if (!existsSync(compiled)) throw new Error(`${compiled} missing: run "npm run build" first`);
+  return compiled;
+}
+
+interface Remembered {
+  readonly result: Promise<HandleResult>;
+  readonly until: number;
+}
+
+export interface ServiceStats {
+  readonly dispatcher: ReturnType<Dispatcher['stats']>;
+  readonly pool: { readonly threads: number; readonly queueSize: number; readonly utilization: number };
+  readonly deduplicated: number;
+  readonly sweeps: number;
+}
+
+export class PresenceService {
+  /** Receives NOTIFYs produced by timers, retries and NOTIFY outcomes. */
+  onNotifies: (notifies: readonly Notify[]) => void = () => undefined;
+  /** Receives internal failures (task errors outside requests). */
+  onError: (code: string, detail: string | undefined) => void = () => undefined;
+
+  private readonly dispatcher: Dispatcher;
+  private readonly recent = new Map<string, Remembered>();
+  private readonly timerLanes = new Set<string>();
+  private readonly outcomeQueues = new Map<string, NotifyOutcome[]>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private closed = false;
+  private deduplicated = 0;
+  private sweeps = 0;
+
+  private constructor(
+    readonly options: ServiceOptions,
+    private readonly pool: Piscina,
+    private readonly store: LmdbStore,
+    /** A core instance in this thread, only for pure lookups (ordering keys). */
+    private readonly local: PresenceServer,
+  ) {
+    const runner: TaskRunner = { run: (task) => pool.run(task) as Promise<PoolResult> };
+    this.dispatcher = new Dispatcher(runner, { maxPending: options.pool.maxPending, taskTimeoutMs: options.pool.taskTimeoutMs });
+  }
+
+  static async start(options: ServiceOptions): Promise<PresenceService> {
+    mkdirSync(options.store.path, { recursive: true });
+    const store = LmdbStore.open(options.store);
+    const init: WorkerInit = { config: options.config, store: options.store };
+    const pool = new Piscina({
+      filename: workerEntry(),
+      minThreads: options.pool.threads,
+      maxThreads: options.pool.threads,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: options.pool.concurrentTasksPerWorker,
+      atomics: 'disabled',
+      workerData: init,
+    });
+    const local = new PresenceServer({ config: options.config, ids: new RandomIds(options.config.nodeId) });
+    const service = new PresenceService(options, pool, store, local);
+    // Warm up every worker (opens its LMDB handle) before taking traffic.
+    await Promise.all(Array.from({ length: options.pool.threads }, () => pool.run({ kind: 'timers', resource: '', timers: [] } satisfies PoolTask)));
+    service.startSweeper();
+    return service;
+  }
+
+  /**
+   * Handle a PUBLISH/SUBSCRIBE. Never rejects: overload and internal failures
+   * become SIP error replies. A retried copy of a request (same Call-ID, CSeq,
+   * method and tags) gets the same reply and no second NOTIFY.
+   */
+  handle(request: SipRequest): Promise<HandleResult> {
+    if (this.closed) return Promise.resolve(this.failure('overloaded', 'shutting down'));
+    const key = dedupeKey(request);
+    const now = Date.now();
+    const seen = this.recent.get(key);
+    if (seen && seen.until > now) {
+      this.deduplicated++;
+      return seen.result.then((r) => (r.reply ? { reply: r.reply, notifies: [] } : r));
+    }
+    this.store.refresh();
+    const lane = this.local.resourceOf(request, this.store);
+    const result = this.dispatcher.submit(lane, { kind: 'request', request }).then((r) => this.unwrap(r));
+    this.remember(key, result, now);
+    return result;
+  }
+
+  /** Report the final response of a NOTIFY; outcomes of one resource are applied in order, in batches. */
+  notifyOutcome(outcome: NotifyOutcome): void {
+    if (this.closed) return;
+    const q = this.outcomeQueues.get(outcome.resource);
+    if (q) {
+      q.push(outcome);
+      return;
+    }
+    this.outcomeQueues.set(outcome.resource, [outcome]);
+    queueMicrotask(() => this.flushOutcomes(outcome.resource));
+  }
+
+  private flushOutcomes(resource: string): void {
+    const outcomes = this.outcomeQueues.get(resource);
+    this.outcomeQueues.delete(resource);
+    if (!outcomes || outcomes.length === 0) return;
+    // Successes with nothing to reset write nothing; the core decides cheaply, so they still go through the lane.
+    void this.dispatcher.submit(resource, { kind: 'outcomes', resource, outcomes }, true).then((r) => this.emit(r));
+  }
+
+  private emit(r: PoolResult): void {
+    if (!r.ok) {
+      this.onError(r.code, r.detail);
+      return;
+    }
+    if (r.value.notifies.length > 0) this.onNotifies(r.value.notifies);
+  }
+
+  private unwrap(r: PoolResult): HandleResult {
+    if (r.ok) return r.value;
+    return this.failure(r.code, r.detail);
+  }
+
+  private failure(code: string, detail: string | undefined): HandleResult {
+    if (code !== 'overloaded' && code !== 'timeout') this.onError(code, detail);
+    const reply = errorReply({ code });
+    const headers = reply.status === 503 ? [...reply.headers, { name: 'Retry-After', value: String(this.options.retryAfterSeconds) }] : reply.headers;
+    return { reply: { ...reply, headers }, notifies: [] };
+  }
+
+  private remember(key: string, result: Promise<HandleResult>, now: number): void {
+    const ttl = this.options.dedupeSeconds * 1000;
+    if (ttl <= 0) return;
+    this.recent.set(key, { result, until: now + ttl });
+    // A refused or failed attempt must not be replayed to the retry.
+    void result.then((r) => {
+      if ((r.reply?.status ?? 0) >= 500) this.recent.delete(key);
+    });
+    // Bounded memory: evict the oldest entries (Map keeps insertion order).
+    if (this.recent.size > 200_000) {
+      for (const [k, v] of this.recent) {
+        if (this.recent.size <= 150_000 && v.until > now) break;
+        this.recent.delete(k);
+      }
+    }
+  }
+
+  private startSweeper(): void {
+    const tick = (): void => {
+      void this.sweep().finally(() => {
+        if (!this.closed) {
+          this.sweepTimer = setTimeout(tick, this.options.sweep.intervalMs);
+          this.sweepTimer.unref?.();
+        }
+      });
+    };
+    tick();
+  }
+
+  /**
+   * Collect due timers (one range read) and run them per resource, in that
+   * resource's lane. Restart recovery is the first sweep: whatever expired
+   * while presenced was down is processed at once.
+   */
+  async sweep(now = Date.now()): Promise<number> {
+    if (this.sweeping || this.closed) return 0;
+    this.sweeping = true;
+    try {
+      this.sweeps++;
+      this.expireRemembered(now);
+      this.store.refresh();
+      const byResource = new Map<string, TimerRef[]>();
+      const reader = new PresenceReader(this.store);
+      for (const t of reader.dueTimers(now, this.options.sweep.batch)) {
+        if (this.timerLanes.has(t.resource)) continue;
+        const list = byResource.get(t.resource);
+        if (list) list.push(t);
+        else byResource.set(t.resource, [t]);
+      }
+      const runs: Promise<void>[] = [];
+      for (const [resource, timers] of byResource) {
+        this.timerLanes.add(resource);
+        runs.push(
+          this.dispatcher.submit(resource, { kind: 'timers', resource, timers, now }, true).then((r) => {
+            this.timerLanes.delete(resource);
+            this.emit(r);
+          }),
+        );
+      }
+      await Promise.all(runs);
+      return byResource.size;
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private expireRemembered(now: number): void {
+    for (const [k, v] of this.recent) {
+      if (v.until > now) break;
+      this.recent.delete(k);
+    }
+  }
+
+  /** Wait until every queued task finished. */
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
+  }
+
+  stats(): ServiceStats {
+    return {
+      dispatcher: this.dispatcher.stats(),
+      pool: { threads: this.pool.threads.length, queueSize: this.pool.queueSize, utilization: this.pool.utilization },
+      deduplicated: this.deduplicated,
+      sweeps: this.sweeps,
+    };
+  }
+
+  storeStats(): ReturnType<LmdbStore['stats']> {
+    return this.store.stats();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    for (const r of this.outcomeQueues.keys()) this.flushOutcomes(r);
+    await this.dispatcher.idle();
+    await this.pool.destroy();
+    await this.store.close();
+  }
+}
+
+/** Identity of a request for retry de-duplication (RFC 3261 §17.2.3 minus the branch, which the edge hides). */
+function dedupeKey(r: SipRequest): string {
+  return `${r.method}\n${r.callId}\n${r.cseq}\n${tagOf(r.from) ?? ''}\n${tagOf(r.to) ?? ''}\n${r.sipIfMatch ?? ''}`;
+}

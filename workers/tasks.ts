@@ -1,0 +1,31 @@
+/**
+ * The messages between the dispatcher (main thread) and the pool workers.
+ * Plain data both ways; failures come back as `{ ok: false, code }`.
+ */
+import type { HandleResult, NotifyOutcome, SipRequest, TaskOutcome } from '../core/contract.js';
+import type { PresenceConfig } from '../core/config.js';
+import type { TimerRef } from '../core/store/records.js';
+import type { LmdbStoreOptions } from './store/lmdb-store.js';
+
+export type PoolTask =
+  | { readonly kind: 'request'; readonly request: SipRequest; readonly now?: number }
+  | { readonly kind: 'timers'; readonly resource: string; readonly timers: readonly TimerRef[]; readonly now?: number }
+  | { readonly kind: 'outcomes'; readonly resource: string; readonly outcomes: readonly NotifyOutcome[]; readonly now?: number };
+
+/** Timing of a task inside the worker, for metrics. */
+export interface TaskTiming {
+  /** Time spent in the core (parse, compose, render, fan-out), ms. */
+  readonly computeMs: number;
+  /** Time waiting for the durable commit, ms. */
+  readonly commitMs: number;
+  /** Store operations written. */
+  readonly writes: number;
+}
+
+export type PoolResult = TaskOutcome<HandleResult> & { readonly timing?: TaskTiming };
+
+/** Passed to every worker as `workerData`. */
+export interface WorkerInit {
+  readonly config: PresenceConfig;
+  readonly store: LmdbStoreOptions;
+}
