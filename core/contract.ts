@@ -85,14 +85,13 @@ export interface NotifyBody {
   readonly text: string;
 }
 
-/** The header fields of a NOTIFY (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1). */
+/** The header fields of a NOTIFY (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1), as a typed view. */
 export interface NotifyHeaders {
   /** Our side of the dialog: the subscriber's original To plus our tag. */
   readonly from: string;
   /** The subscriber: its original From including its tag. */
   readonly to: string;
   readonly callId: string;
-  /** Local CSeq of the dialog; strictly increasing per dialog, also across restarts. */
   readonly cseq: number;
   /** Route set (the Record-Route of the SUBSCRIBE, in order), possibly empty. */
   readonly route: readonly string[];
@@ -104,7 +103,13 @@ export interface NotifyHeaders {
   readonly subscriptionState: string;
 }
 
-/** A NOTIFY request, complete: the front only delivers it and reports the outcome. */
+/**
+ * A NOTIFY request, complete: the front only delivers it and reports the
+ * outcome. The header fields that never change during a dialog are rendered
+ * once (when the dialog is created or refreshed) into `dialogHeaders`; each
+ * NOTIFY adds only its CSeq, Subscription-State and body. `notifyHeaders()`
+ * (core/sip/notify-headers.ts) gives the typed view.
+ */
 export interface Notify {
   /** Identifies the subscription (stable for the dialog's life). */
   readonly subscriptionId: string;
@@ -122,8 +127,16 @@ export interface Notify {
    * exists (RFC 3581 symmetric response routing applied to the dialog).
    */
   readonly destination?: SourceAddress;
-  readonly headers: NotifyHeaders;
-  /** Absent for a NOTIFY without body (e.g. `terminated` for a package that sends none). */
+  /** CSeq sequence number (method NOTIFY): strictly increasing per dialog, also across restarts. */
+  readonly cseq: number;
+  /** Subscription-State header value, e.g. `active;expires=3599` (RFC 6665 §8.2.3). */
+  readonly subscriptionState: string;
+  /**
+   * `From`, `To`, `Call-ID`, each `Route`, `Contact` and `Event` header lines
+   * of the dialog, in that order, each ending with CRLF.
+   */
+  readonly dialogHeaders: string;
+  /** Absent for a NOTIFY without body (pending subscriptions). */
   readonly body?: NotifyBody;
   /** True when this NOTIFY ends the subscription (Subscription-State: terminated). */
   readonly terminal: boolean;

@@ -5,8 +5,10 @@
  * data. Nothing is thrown across the thread boundary.
  */
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { PresenceServer } from '../core/server/presence-server.js';
 import type { HandleResult } from '../core/contract.js';
+import { packNotifies } from './notify-batch.js';
 import { RandomIds } from './random-ids.js';
 import { LmdbStore, LmdbTaskKv } from './store/lmdb-store.js';
 import type { PoolResult, PoolTask, WorkerInit } from './tasks.js';
@@ -44,9 +46,22 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
     return { ok: false, code: 'store-failure', detail: err instanceof Error ? err.message : String(err) };
   }
   const committed = performance.now();
-  return {
+  const notifies = packNotifies(result.notifies);
+  const out: PoolResult = {
     ok: true,
-    value: result,
+    value: result.reply ? { reply: result.reply, notifies } : { notifies },
     timing: { computeMs: computed - started, commitMs: committed - computed, writes: kv.pending },
   };
+  if (!notifies.buffer) return out;
+  // Transfer the NOTIFY buffer instead of copying it.
+  const buffer = notifies.buffer;
+  const transferable = {
+    get [transferableSymbol]() {
+      return [buffer];
+    },
+    get [valueSymbol]() {
+      return out;
+    },
+  };
+  return move(transferable as never) as unknown as PoolResult;
 }

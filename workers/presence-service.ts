@@ -18,7 +18,8 @@ import { Dispatcher, type TaskRunner } from './dispatcher.js';
 import { RandomIds } from './random-ids.js';
 import type { ServiceOptions } from './service-options.js';
 import { LmdbStore } from './store/lmdb-store.js';
-import type { PoolResult, PoolTask, WorkerInit } from './tasks.js';
+import { unpackNotifies } from './notify-batch.js';
+import type { PackedResult, PoolResult, PoolTask, WorkerInit } from './tasks.js';
 
 /** Path of the compiled worker entry, also when this module runs from TypeScript sources (tests). */
 export function workerEntry(): string {
@@ -31,7 +32,8 @@ export function workerEntry(): string {
 }
 
 interface Remembered {
-  readonly result: Promise<HandleResult>;
+  /** Only the reply is kept: a retried copy gets the same reply and no NOTIFY. */
+  readonly reply: Promise<HandleResult['reply']>;
   readonly until: number;
 }
 
@@ -79,7 +81,7 @@ export class PresenceService {
       maxThreads: options.pool.threads,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: options.pool.concurrentTasksPerWorker,
-      atomics: 'disabled',
+      atomics: (process.env.PRESENCED_ATOMICS as 'sync' | 'async' | 'disabled' | undefined) ?? 'async',
       workerData: init,
     });
     const local = new PresenceServer({ config: options.config, ids: new RandomIds(options.config.nodeId) });
@@ -95,14 +97,14 @@ export class PresenceService {
    * become SIP error replies. A retried copy of a request (same Call-ID, CSeq,
    * method and tags) gets the same reply and no second NOTIFY.
    */
-  handle(request: SipRequest): Promise<HandleResult> {
+  handle(request: SipRequest): Promise<ServiceResult> {
     if (this.closed) return Promise.resolve(this.failure('overloaded', 'shutting down'));
     const key = dedupeKey(request);
     const now = Date.now();
     const seen = this.recent.get(key);
     if (seen && seen.until > now) {
       this.deduplicated++;
-      return seen.result.then((r) => (r.reply ? { reply: r.reply, notifies: [] } : r));
+      return seen.reply.then((reply) => (reply ? { reply, notifies: [], notifyCount: 0 } : { notifies: [], notifyCount: 0 }));
     }
     this.store.refresh();
     const lane = this.local.resourceOf(request, this.store);
@@ -136,29 +138,30 @@ export class PresenceService {
       this.onError(r.code, r.detail);
       return;
     }
-    if (r.value.notifies.length > 0) this.onNotifies(r.value.notifies);
+    if (r.value.notifies.count > 0) this.onNotifies(unpackNotifies(r.value.notifies));
   }
 
-  private unwrap(r: PoolResult): HandleResult {
-    if (r.ok) return r.value;
+  private unwrap(r: PoolResult): ServiceResult {
+    if (r.ok) return lazyResult(r.value);
     return this.failure(r.code, r.detail);
   }
 
-  private failure(code: string, detail: string | undefined): HandleResult {
+  private failure(code: string, detail: string | undefined): ServiceResult {
     if (code !== 'overloaded' && code !== 'timeout') this.onError(code, detail);
     const reply = errorReply({ code });
     const headers = reply.status === 503 ? [...reply.headers, { name: 'Retry-After', value: String(this.options.retryAfterSeconds) }] : reply.headers;
-    return { reply: { ...reply, headers }, notifies: [] };
+    return { reply: { ...reply, headers }, notifies: [], notifyCount: 0 };
   }
 
-  private remember(key: string, result: Promise<HandleResult>, now: number): void {
+  private remember(key: string, result: Promise<ServiceResult>, now: number): void {
     const ttl = this.options.dedupeSeconds * 1000;
     if (ttl <= 0) return;
-    this.recent.set(key, { result, until: now + ttl });
-    // A refused or failed attempt must not be replayed to the retry.
-    void result.then((r) => {
+    const reply = result.then((r) => {
+      // A refused or failed attempt must not be replayed to the retry.
       if ((r.reply?.status ?? 0) >= 500) this.recent.delete(key);
+      return r.reply;
     });
+    this.recent.set(key, { reply, until: now + ttl });
     // Bounded memory: evict the oldest entries (Map keeps insertion order).
     if (this.recent.size > 200_000) {
       for (const [k, v] of this.recent) {
@@ -251,6 +254,20 @@ export class PresenceService {
     await this.pool.destroy();
     await this.store.close();
   }
+}
+
+/** Result with NOTIFYs decoded on first access (the packed buffer is kept until then). */
+export type ServiceResult = HandleResult & { readonly notifyCount: number };
+
+function lazyResult(packed: PackedResult): ServiceResult {
+  let decoded: HandleResult['notifies'] | undefined;
+  const result = { notifyCount: packed.notifies.count } as { notifyCount: number; reply?: HandleResult['reply'] };
+  if (packed.reply) result.reply = packed.reply;
+  Object.defineProperty(result, 'notifies', {
+    enumerable: true,
+    get: () => (decoded ??= unpackNotifies(packed.notifies)),
+  });
+  return result as ServiceResult;
 }
 
 /** Identity of a request for retry de-duplication (RFC 3261 §17.2.3 minus the branch, which the edge hides). */

@@ -2,9 +2,10 @@
  * The messages between the dispatcher (main thread) and the pool workers.
  * Plain data both ways; failures come back as `{ ok: false, code }`.
  */
-import type { HandleResult, NotifyOutcome, SipRequest, TaskOutcome } from '../core/contract.js';
+import type { NotifyOutcome, SipReply, SipRequest, TaskOutcome } from '../core/contract.js';
 import type { PresenceConfig } from '../core/config.js';
 import type { TimerRef } from '../core/store/records.js';
+import type { PackedNotifies } from './notify-batch.js';
 import type { LmdbStoreOptions } from './store/lmdb-store.js';
 
 export type PoolTask =
@@ -22,7 +23,13 @@ export interface TaskTiming {
   readonly writes: number;
 }
 
-export type PoolResult = TaskOutcome<HandleResult> & { readonly timing?: TaskTiming };
+/** A task's result as it crosses the thread boundary: NOTIFYs packed in one transferred buffer. */
+export interface PackedResult {
+  readonly reply?: SipReply;
+  readonly notifies: PackedNotifies;
+}
+
+export type PoolResult = TaskOutcome<PackedResult> & { readonly timing?: TaskTiming };
 
 /** Passed to every worker as `workerData`. */
 export interface WorkerInit {

@@ -1,11 +1,12 @@
 /**
  * Builds NOTIFY requests from stored dialog state (RFC 6665 §4.2.2, RFC 3261
- * §12.2.1.1). All routing was computed when the dialog was created or its
- * target refreshed, so a NOTIFY costs one small object, no parsing.
+ * §12.2.1.1). Routing and the constant header lines were rendered when the
+ * dialog was created or refreshed, so a NOTIFY costs one small object.
  */
 import type { Notify, NotifyBody } from '../contract.js';
+import { renderDialogHeaders } from '../sip/notify-headers.js';
 import { formatSubscriptionState } from '../sip/subscription-state.js';
-import type { SubscriptionRecord } from '../store/records.js';
+import { targetOf, type DialogState, type NotifyTarget, type SubscriptionRecord } from '../store/records.js';
 import type { EventContext } from './event-context.js';
 
 export type TerminationReason = 'deactivated' | 'probation' | 'rejected' | 'timeout' | 'giveup' | 'noresource';
@@ -15,37 +16,39 @@ export type NotifyState =
   | { readonly state: 'terminated'; readonly reason: TerminationReason };
 
 /** Event header value of a subscription's NOTIFYs (RFC 6665 §8.2.1: the `id` is echoed). */
-export function eventHeaderOf(sub: SubscriptionRecord): string {
-  return sub.eventId === undefined ? sub.event : `${sub.event};id=${sub.eventId}`;
+export function eventHeaderValue(event: string, eventId: string | undefined): string {
+  return eventId === undefined ? event : `${event};id=${eventId}`;
 }
 
-export function buildNotify(ctx: EventContext, sub: SubscriptionRecord, state: NotifyState, body: NotifyBody | undefined): Notify {
-  const d = sub.dialog;
-  const subscriptionState =
-    state.state === 'terminated'
-      ? formatSubscriptionState({ state: 'terminated', reason: state.reason })
-      : formatSubscriptionState({ state: state.state, expires: ctx.secondsUntil(sub.expiresAt) });
-  const notify: {
-    -readonly [K in keyof Notify]: Notify[K];
-  } = {
-    subscriptionId: sub.id,
-    resource: sub.resource,
-    event: sub.event,
-    requestUri: d.requestUri,
-    nextHop: d.nextHop,
-    headers: {
-      from: d.localHeader,
-      to: d.remoteHeader,
-      callId: d.callId,
-      cseq: ctx.eventSeq(),
-      route: d.route,
-      contact: ctx.deps.config.contact,
-      event: eventHeaderOf(sub),
-      subscriptionState,
-    },
+/** The constant NOTIFY header lines of a dialog. */
+export function dialogHeaders(d: Omit<DialogState, 'headers'>, contact: string, event: string): string {
+  return renderDialogHeaders({ from: d.localHeader, to: d.remoteHeader, callId: d.callId, route: d.route, contact, event });
+}
+
+/** Subscription-State values cached per (state, remaining seconds): most NOTIFYs of a fan-out share one. */
+function subscriptionState(ctx: EventContext, state: NotifyState, expiresAt: number): string {
+  if (state.state === 'terminated') return formatSubscriptionState({ state: 'terminated', reason: state.reason });
+  return formatSubscriptionState({ state: state.state, expires: ctx.secondsUntil(expiresAt) });
+}
+
+export function buildNotify(ctx: EventContext, resource: string, event: string, t: NotifyTarget, state: NotifyState, body: NotifyBody | undefined): Notify {
+  const n: { -readonly [K in keyof Notify]: Notify[K] } = {
+    subscriptionId: t.id,
+    resource,
+    event,
+    requestUri: t.requestUri,
+    nextHop: t.nextHop,
+    cseq: ctx.eventSeq(),
+    subscriptionState: subscriptionState(ctx, state, t.expiresAt),
+    dialogHeaders: t.headers,
     terminal: state.state === 'terminated',
   };
-  if (d.destination) notify.destination = d.destination;
-  if (body) notify.body = body;
-  return notify;
+  if (t.destination) n.destination = t.destination;
+  if (body) n.body = body;
+  return n;
+}
+
+/** A NOTIFY for a full subscription record (single-watcher events: subscribe, refresh, expiry). */
+export function notifySubscription(ctx: EventContext, sub: SubscriptionRecord, state: NotifyState, body: NotifyBody | undefined): Notify {
+  return buildNotify(ctx, sub.resource, sub.event, targetOf(sub), state, body);
 }

@@ -6,11 +6,11 @@
 import type { NotifyBody } from '../contract.js';
 import { FULL_VIEW, type AuthorizationDecision } from '../authz/authorizer.js';
 import type { StatePackage } from '../packages/event-package.js';
-import type { StateRecord, SubscriptionRecord } from '../store/records.js';
+import type { NotifyTarget, StateRecord } from '../store/records.js';
 import type { EventContext } from './event-context.js';
 import { buildNotify } from './notify-builder.js';
 
-function decisionOf(sub: SubscriptionRecord): AuthorizationDecision {
+function decisionOf(sub: Pick<NotifyTarget, 'handling' | 'view' | 'permissions'>): AuthorizationDecision {
   const d: { handling: AuthorizationDecision['handling']; view: string; permissions?: unknown } = {
     handling: sub.handling,
     view: sub.view,
@@ -20,7 +20,12 @@ function decisionOf(sub: SubscriptionRecord): AuthorizationDecision {
 }
 
 /** The body a watcher gets for the current state, or undefined while its subscription is pending. */
-export function stateBody(ctx: EventContext, pkg: StatePackage, sub: SubscriptionRecord, state?: StateRecord | null): NotifyBody | undefined {
+export function stateBody(
+  ctx: EventContext,
+  pkg: StatePackage,
+  sub: Pick<NotifyTarget, 'status' | 'handling' | 'view' | 'permissions'>,
+  state?: StateRecord | null,
+): NotifyBody | undefined {
   if (sub.status === 'pending') return undefined;
   const current = state === undefined ? ctx.store.state(ctx.resource, pkg.name) : state ?? undefined;
   if (sub.handling === 'polite-block' || !current) {
@@ -42,8 +47,9 @@ export function stateBody(ctx: EventContext, pkg: StatePackage, sub: Subscriptio
  * already past their expiry are skipped (their timer ends them).
  */
 export function fanOut(ctx: EventContext, pkg: StatePackage, state: StateRecord): void {
-  for (const sub of ctx.store.subscriptions(ctx.resource, pkg.name)) {
-    if (sub.status !== 'active' || sub.expiresAt <= ctx.now) continue;
-    ctx.notifies.push(buildNotify(ctx, sub, { state: 'active' }, stateBody(ctx, pkg, sub, state)));
+  const active = { state: 'active' } as const;
+  for (const t of ctx.store.targets(ctx.resource, pkg.name)) {
+    if (t.status !== 'active' || t.expiresAt <= ctx.now) continue;
+    ctx.notifies.push(buildNotify(ctx, ctx.resource, pkg.name, t, active, stateBody(ctx, pkg, t, state)));
   }
 }

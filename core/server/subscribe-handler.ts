@@ -14,7 +14,7 @@ import { natDestination, routeInDialog, routeSetFromRecordRoute } from '../sip/d
 import { parseNameAddr, withTag } from '../sip/name-addr.js';
 import type { DialogRef, DialogState, SubscriptionRecord } from '../store/records.js';
 import type { EventContext } from './event-context.js';
-import { buildNotify, type NotifyState } from './notify-builder.js';
+import { dialogHeaders, eventHeaderValue, notifySubscription, type NotifyState } from './notify-builder.js';
 import { grantExpires, requireFrom, watcherIdentity, type EventSelector } from './request-fields.js';
 import { stateBody } from './state-notifier.js';
 import { sendWatcherInfo } from './watcherinfo-notifier.js';
@@ -66,7 +66,7 @@ function notifySubscriber(ctx: EventContext, pkg: EventPackage, sub: Subscriptio
   if (pkg.kind === 'watcherinfo') {
     sendWatcherInfo(ctx, pkg, sub, state, undefined);
   } else {
-    ctx.notifies.push(buildNotify(ctx, sub, state, state.state === 'terminated' && sub.status === 'pending' ? undefined : stateBody(ctx, pkg, sub)));
+    ctx.notifies.push(notifySubscription(ctx, sub, state, state.state === 'terminated' && sub.status === 'pending' ? undefined : stateBody(ctx, pkg, sub)));
   }
 }
 
@@ -122,7 +122,7 @@ export function initialSubscribe(ctx: EventContext, req: SipRequest, sel: EventS
 
   const now = ctx.now;
   const granted = expires.value;
-  const dialog: DialogState = {
+  const dialogBase = {
     callId: req.callId,
     localTag: req.localTag,
     remoteTag,
@@ -131,6 +131,10 @@ export function initialSubscribe(ctx: EventContext, req: SipRequest, sel: EventS
     routeSet,
     remoteCseq: req.cseq,
     ...routing.value,
+  };
+  const dialog: DialogState = {
+    ...dialogBase,
+    headers: dialogHeaders(dialogBase, config.contact, eventHeaderValue(pkg.name, sel.id)),
   };
   let sub: SubscriptionRecord = {
     id: ctx.deps.ids.newId(),
@@ -203,6 +207,8 @@ export function refreshSubscribe(ctx: EventContext, req: SipRequest, sel: EventS
     const { destination: _old, ...rest } = dialog;
     dialog = { ...rest, ...routing.value };
   }
+  // Re-render the constant header lines (the configured Contact may have changed since).
+  dialog = { ...dialog, headers: dialogHeaders(dialog, config.contact, eventHeaderValue(sub.event, sub.eventId)) };
   const from = requireFrom(req, config.limits.maxHeaderLength);
   if (!from.ok) return from;
   const decision = authorize(ctx, pkg, watcherIdentity(req, from.value));

@@ -9,7 +9,7 @@ import type { StatePackage } from '../packages/event-package.js';
 import type { TimerRef } from '../store/records.js';
 import { recompose } from './composition.js';
 import type { EventContext } from './event-context.js';
-import { buildNotify } from './notify-builder.js';
+import { notifySubscription } from './notify-builder.js';
 import { fanOut, stateBody } from './state-notifier.js';
 import { sendWatcherInfo } from './watcherinfo-notifier.js';
 
@@ -35,13 +35,13 @@ export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void 
       ctx.store.removeSubscription(sub);
       ctx.watcherChanged({ sub, status: 'terminated', event: 'timeout' });
       if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, sub, { state: 'terminated', reason: 'timeout' }, undefined);
-      else if (pkg) ctx.notifies.push(buildNotify(ctx, sub, { state: 'terminated', reason: 'timeout' }, stateBody(ctx, pkg, sub)));
+      else if (pkg) ctx.notifies.push(notifySubscription(ctx, sub, { state: 'terminated', reason: 'timeout' }, stateBody(ctx, pkg, sub)));
     } else {
       if (sub.retryAt !== t.dueAt || sub.expiresAt <= ctx.now) continue;
       const { retryAt: _r, ...rest } = sub;
       ctx.store.putSubscription(rest, sub);
       if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, rest, { state: rest.status }, undefined);
-      else if (pkg) ctx.notifies.push(buildNotify(ctx, rest, { state: rest.status }, stateBody(ctx, pkg, rest)));
+      else if (pkg) ctx.notifies.push(notifySubscription(ctx, rest, { state: rest.status }, stateBody(ctx, pkg, rest)));
     }
   }
   for (const event of recomposeNeeded) {

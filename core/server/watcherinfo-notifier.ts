@@ -8,7 +8,7 @@
 import type { WatcherEntry, WatcherInfoPackage } from '../packages/event-package.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { EventContext, WatcherChange } from './event-context.js';
-import { buildNotify, type NotifyState } from './notify-builder.js';
+import { notifySubscription, type NotifyState } from './notify-builder.js';
 
 interface WinfoState {
   readonly version: number;
@@ -61,7 +61,7 @@ export function sendWatcherInfo(
     const text = pkg.render(ctx.resource, watchers, version, partial === undefined);
     body = { contentType: pkg.notifyContentType, text };
   }
-  ctx.notifies.push(buildNotify(ctx, updated, state, body));
+  ctx.notifies.push(notifySubscription(ctx, updated, state, body));
   if (state.state !== 'terminated') ctx.store.putSubscription(updated, sub);
   return updated;
 }

@@ -36,6 +36,13 @@ export interface ScannedParams {
 }
 
 /**
+ * Most parameters accepted on one header value. Real values carry a handful
+ * (a feature-rich Contact about 15); more is refused as hostile, which bounds
+ * the allocation work a crafted 8 KiB value can cause.
+ */
+export const MAX_PARAMS = 64;
+
+/**
  * `host` characters a gen-value may hold besides token characters: the
  * brackets and colons of an IPv6 reference (RFC 3261 §25.1 `gen-value`, e.g. `received=[2001:db8::1]`).
  */
@@ -46,7 +53,7 @@ function isHostExtra(code: number): boolean {
 /**
  * Scans `*( SEMI generic-param )` from `pos` to `end` (trailing LWS allowed).
  * Returns `undefined` when anything but well-formed parameters is found
- * (RFC 3261 §25.1 `generic-param`).
+ * (RFC 3261 §25.1 `generic-param`), or more than `MAX_PARAMS` of them.
  */
 export function scanParams(text: string, pos: number, end: number): ScannedParams | undefined {
   const params: Param[] = [];
@@ -55,7 +62,7 @@ export function scanParams(text: string, pos: number, end: number): ScannedParam
     const start = pos;
     pos = skipLws(text, pos, end);
     if (pos >= end) return { params, spans };
-    if (text.charCodeAt(pos) !== 59) return undefined;
+    if (text.charCodeAt(pos) !== 59 || params.length >= MAX_PARAMS) return undefined;
     pos = skipLws(text, pos + 1, end);
     const nameStart = pos;
     while (pos < end && charHas(text.charCodeAt(pos), CC_TOKEN)) pos++;

@@ -9,7 +9,8 @@ import { scanQuotedString } from './quoted-string.js';
 /**
  * Splits a header value at the commas that separate its elements (RFC 3261
  * §7.3.1, `COMMA = SWS "," SWS` of §25.1). Commas inside a quoted string
- * (with `\` escapes) or inside a URI in angle brackets do not split. Elements
+ * (with `\` escapes) or inside a URI in angle brackets do not split (a `"`
+ * inside `<…>` is an ordinary character there: URIs cannot quote). Elements
  * are trimmed of LWS; empty elements (`a,,b`, an empty value) are skipped, so
  * an empty value gives `[]`.
  *

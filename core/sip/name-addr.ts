@@ -138,7 +138,6 @@ function scanNameAddr(text: string): ScannedNameAddr | undefined {
     const us = skipLws(text, pos + 1, gt);
     const ue = trimEndLws(text, us, gt);
     uri = text.slice(us, ue);
-    if (uri.indexOf('<') >= 0) return undefined;
     pos = gt + 1;
   } else {
     // Bare addr-spec: the URI cannot contain `;`, `,` or `?` unbracketed
@@ -198,12 +197,34 @@ export function tagOf(headerValue: string): string | undefined {
   return typeof tag === 'string' ? tag : undefined;
 }
 
-function tagSpanIndexes(scanned: ScannedNameAddr): number[] {
-  const out: number[] = [];
+/** The spans of all `tag` parameters, in order. */
+function tagSpans(scanned: ScannedNameAddr): ParamSpan[] {
+  const out: ParamSpan[] = [];
   scanned.value.params.forEach(([name], i) => {
-    if (equalsIgnoreCase(name, 'tag')) out.push(i);
+    const span = scanned.spans[i];
+    if (span !== undefined && equalsIgnoreCase(name, 'tag')) out.push(span);
   });
   return out;
+}
+
+/**
+ * `text` with each span's `[start, end)` replaced: the first by `first` (when
+ * given) and the others removed. One pass, so hostile values with many tag
+ * parameters cost linear time.
+ */
+function rewriteSpans(
+  text: string,
+  spans: readonly ParamSpan[],
+  first: ((span: ParamSpan) => string) | undefined,
+): string {
+  let out = '';
+  let from = 0;
+  spans.forEach((span, k) => {
+    out += text.slice(from, span.start);
+    if (k === 0 && first !== undefined) out += text.slice(span.start, span.nameEnd) + first(span);
+    from = span.end;
+  });
+  return out + text.slice(from);
 }
 
 /**
@@ -220,23 +241,13 @@ export function withTag(headerValue: string, tag: string): string {
     const s = skipLws(headerValue, 0, headerValue.length);
     return headerValue.slice(s, trimEndLws(headerValue, s, headerValue.length)) + ';tag=' + tag;
   }
-  const indexes = tagSpanIndexes(scanned);
-  if (indexes.length === 0) {
+  const spans = tagSpans(scanned);
+  if (spans.length === 0) {
     return headerValue.slice(0, scanned.contentEnd) + ';tag=' + tag + headerValue.slice(scanned.contentEnd);
   }
-  let out = headerValue;
-  for (let k = indexes.length - 1; k >= 0; k--) {
-    const span = scanned.spans[indexes[k] ?? 0];
-    if (span === undefined) continue;
-    if (k > 0) {
-      out = out.slice(0, span.start) + out.slice(span.end);
-    } else if (span.valueStart === span.nameEnd) {
-      out = out.slice(0, span.nameEnd) + '=' + tag + out.slice(span.end);
-    } else {
-      out = out.slice(0, span.valueStart) + tag + out.slice(span.end);
-    }
-  }
-  return out;
+  return rewriteSpans(headerValue, spans, (span) =>
+    span.valueStart === span.nameEnd ? '=' + tag : headerValue.slice(span.nameEnd, span.valueStart) + tag,
+  );
 }
 
 /**
@@ -247,11 +258,5 @@ export function withTag(headerValue: string, tag: string): string {
 export function withoutTag(headerValue: string): string {
   const scanned = scanNameAddr(headerValue);
   if (scanned === undefined) return headerValue;
-  const indexes = tagSpanIndexes(scanned);
-  let out = headerValue;
-  for (let k = indexes.length - 1; k >= 0; k--) {
-    const span = scanned.spans[indexes[k] ?? 0];
-    if (span !== undefined) out = out.slice(0, span.start) + out.slice(span.end);
-  }
-  return out;
+  return rewriteSpans(headerValue, tagSpans(scanned), undefined);
 }

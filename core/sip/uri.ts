@@ -32,6 +32,7 @@ import {
   skipLws,
   trimEndLws,
 } from './char-class.js';
+import { MAX_PARAMS } from './generic-params.js';
 import { formatIPv6, parseIPv4, parseIPv6 } from './ip-address.js';
 
 export { isPrivateAddress } from './ip-address.js';
@@ -131,8 +132,8 @@ function schemeOf(text: string, start: number, end: number): UriScheme | undefin
  * Parses a `sip:`, `sips:`, `pres:` (RFC 3859, same shape as sip) or `tel:`
  * (RFC 3966) URI. Surrounding LWS is ignored; the scheme is case-insensitive
  * (RFC 3261 §19.1.4). Returns `undefined` for anything not matching the
- * RFC 3261 §25.1 grammar, for a port above 65535, for broken `%` escapes and
- * for input over 8 KiB.
+ * RFC 3261 §25.1 grammar, for a port above 65535, for broken `%` escapes,
+ * for more than 64 parameters or 64 headers, and for input over 8 KiB.
  */
 export function parseUri(text: string): SipUri | undefined {
   if (text.length > MAX_HEADER_VALUE_LENGTH) return undefined;
@@ -191,6 +192,7 @@ function parseSipLike(text: string, pos: number, end: number, scheme: UriScheme)
 
   const params: MutableParams = [];
   while (pos < end && text.charCodeAt(pos) === 59) {
+    if (params.length >= MAX_PARAMS) return undefined;
     const nameStart = pos + 1;
     const nameEnd = scanUriChars(text, nameStart, end, CC_PARAM);
     if (nameEnd <= nameStart) return undefined;
@@ -208,6 +210,7 @@ function parseSipLike(text: string, pos: number, end: number, scheme: UriScheme)
   const headers: (readonly [string, string])[] = [];
   if (pos < end && text.charCodeAt(pos) === 63) {
     do {
+      if (headers.length >= MAX_PARAMS) return undefined;
       const nameStart = pos + 1;
       const nameEnd = scanUriChars(text, nameStart, end, CC_HNV);
       if (nameEnd <= nameStart || nameEnd >= end || text.charCodeAt(nameEnd) !== 61) return undefined;
@@ -272,6 +275,7 @@ function parseTel(text: string, pos: number, end: number): SipUri | undefined {
   const user = text.slice(numberStart, pos);
   const params: MutableParams = [];
   while (pos < end && text.charCodeAt(pos) === 59) {
+    if (params.length >= MAX_PARAMS) return undefined;
     const nameStart = ++pos;
     while (pos < end && (charHas(text.charCodeAt(pos), CC_ALPHANUM) || text.charCodeAt(pos) === 45)) pos++;
     if (pos === nameStart) return undefined;

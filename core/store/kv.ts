@@ -25,12 +25,14 @@ export type TableName =
   | 'publications'
   /** [resource, event, subscriptionId] → SubscriptionRecord (also the presentity→watchers index) */
   | 'subscriptions'
+  /** [resource, event, subscriptionId] → NotifyTarget (the compact fan-out view of a subscription) */
+  | 'targets'
   /** [callId, localTag, remoteTag] → DialogRef */
   | 'dialogs'
   /** [dueAtMs, resource, kind, event, id] → 0 (the expiry / retry index) */
   | 'timers';
 
-export const TABLES: readonly TableName[] = ['resources', 'states', 'publications', 'subscriptions', 'dialogs', 'timers'];
+export const TABLES: readonly TableName[] = ['resources', 'states', 'publications', 'subscriptions', 'targets', 'dialogs', 'timers'];
 
 export interface KvReader {
   get(table: TableName, key: Key): unknown;

@@ -4,14 +4,16 @@
  * timers) and the per-resource counters consistent with the primary records.
  */
 import type { Key, KvReader, KvStore } from './kv.js';
-import type {
-  DialogRef,
-  PublicationRecord,
-  ResourceRecord,
-  StateRecord,
-  SubscriptionRecord,
-  TimerKind,
-  TimerRef,
+import {
+  targetOf,
+  type DialogRef,
+  type NotifyTarget,
+  type PublicationRecord,
+  type ResourceRecord,
+  type StateRecord,
+  type SubscriptionRecord,
+  type TimerKind,
+  type TimerRef,
 } from './records.js';
 
 const EMPTY_RESOURCE: ResourceRecord = { seq: 0, pubs: {}, subs: {} };
@@ -47,6 +49,11 @@ export class PresenceReader {
   /** Every subscription to (resource, event): the presentity→watchers index. */
   *subscriptions(resource: string, event: string): Iterable<SubscriptionRecord> {
     for (const e of this.kv.prefix('subscriptions', [resource, event])) yield e.value as SubscriptionRecord;
+  }
+
+  /** The compact fan-out view of every subscription to (resource, event). */
+  *targets(resource: string, event: string): Iterable<NotifyTarget> {
+    for (const e of this.kv.prefix('targets', [resource, event])) yield e.value as NotifyTarget;
   }
 
   dialog(callId: string, localTag: string, remoteTag: string): DialogRef | undefined {
@@ -126,6 +133,7 @@ export class PresenceStore extends PresenceReader {
   putSubscription(sub: SubscriptionRecord, previous?: SubscriptionRecord): void {
     const key = [sub.resource, sub.event, sub.id];
     this.kv.put('subscriptions', key, sub);
+    this.kv.put('targets', key, targetOf(sub));
     if (!previous) {
       this.kv.put('dialogs', [sub.dialog.callId, sub.dialog.localTag, sub.dialog.remoteTag], {
         resource: sub.resource,
@@ -146,6 +154,7 @@ export class PresenceStore extends PresenceReader {
 
   removeSubscription(sub: SubscriptionRecord): void {
     this.kv.remove('subscriptions', [sub.resource, sub.event, sub.id]);
+    this.kv.remove('targets', [sub.resource, sub.event, sub.id]);
     this.kv.remove('dialogs', [sub.dialog.callId, sub.dialog.localTag, sub.dialog.remoteTag]);
     this.clearTimer(subTimer(sub, 'subscription', sub.expiresAt));
     if (sub.retryAt !== undefined) this.clearTimer(subTimer(sub, 'retry', sub.retryAt));

@@ -64,6 +64,8 @@ export interface DialogState {
   readonly nextHop: string;
   /** Packet source to send to instead of resolving `nextHop` (NAT, RFC 3581). */
   readonly destination?: SourceAddress;
+  /** The constant header lines of our NOTIFYs (`renderDialogHeaders`), rendered once per refresh. */
+  readonly headers: string;
 }
 
 export type SubscriptionStatus = 'active' | 'pending';
@@ -94,6 +96,40 @@ export interface SubscriptionRecord {
   readonly retryAt?: number;
   /** Package-specific per-subscription state (e.g. watcherinfo version). */
   readonly pkgState?: unknown;
+}
+
+/**
+ * The part of a subscription that fan-out needs, stored separately and kept
+ * small so that notifying thousands of watchers decodes little per watcher.
+ */
+export interface NotifyTarget {
+  readonly id: string;
+  readonly status: SubscriptionStatus;
+  readonly handling: SubscriptionRecord['handling'];
+  readonly view: string;
+  readonly permissions?: unknown;
+  readonly expiresAt: number;
+  readonly requestUri: string;
+  readonly nextHop: string;
+  readonly destination?: SourceAddress;
+  readonly headers: string;
+}
+
+export function targetOf(sub: SubscriptionRecord): NotifyTarget {
+  const d = sub.dialog;
+  const t: { -readonly [K in keyof NotifyTarget]: NotifyTarget[K] } = {
+    id: sub.id,
+    status: sub.status,
+    handling: sub.handling,
+    view: sub.view,
+    expiresAt: sub.expiresAt,
+    requestUri: d.requestUri,
+    nextHop: d.nextHop,
+    headers: d.headers,
+  };
+  if (sub.permissions !== undefined) t.permissions = sub.permissions;
+  if (d.destination !== undefined) t.destination = d.destination;
+  return t;
 }
 
 export interface DialogRef {

@@ -8,8 +8,9 @@ import type { XmlAttribute, XmlElement, XmlNode } from './xml-node.js';
 import { serializeXml } from './xml-serializer.js';
 
 /**
- * The element children of `el`, optionally only those in namespace `ns`
- * and, further, with local name `local`.
+ * The element children of `el`, optionally only those in namespace `ns` and,
+ * further, with local name `local` (matched by namespace URI, never by
+ * prefix: Namespaces in XML 1.0 §6).
  */
 export function childElements(el: XmlElement, ns?: string, local?: string): XmlElement[] {
   const out: XmlElement[] = [];
@@ -24,7 +25,7 @@ export function childElements(el: XmlElement, ns?: string, local?: string): XmlE
   return out;
 }
 
-/** The first child element `{ns}local` of `el`, if any. */
+/** The first child element `{ns}local` of `el`, if any (Namespaces in XML 1.0 §6). */
 export function firstChild(el: XmlElement, ns: string, local: string): XmlElement | undefined {
   const children = el.children;
   for (let i = 0; i < children.length; i++) {
@@ -43,7 +44,7 @@ function appendText(el: XmlElement, acc: string): string {
   return acc;
 }
 
-/** The concatenated character data of `el` and all its descendants, in document order. */
+/** The concatenated character data (XML 1.0 §2.4) of `el` and all its descendants, in document order. */
 export function textContent(el: XmlElement): string {
   const children = el.children;
   // Fast path: the usual `<x>text</x>`.
@@ -51,7 +52,10 @@ export function textContent(el: XmlElement): string {
   return appendText(el, '');
 }
 
-/** The value of attribute `{ns}local` of `el` (`ns` '' = unqualified attribute), if present. */
+/**
+ * The value of attribute `{ns}local` of `el`, if present (`ns` '' = unqualified
+ * attribute, which the default namespace never applies to: Namespaces in XML 1.0 §6.2).
+ */
 export function attr(el: XmlElement, local: string, ns = ''): string | undefined {
   const attrs = el.attrs;
   for (let i = 0; i < attrs.length; i++) {
@@ -89,9 +93,9 @@ function nodeEquals(a: XmlNode, b: XmlNode): boolean {
 }
 
 /**
- * Namespace-aware deep equality: same expanded names, same attributes (by
- * expanded name, in any order), same children in the same order. Prefixes
- * are ignored.
+ * Namespace-aware deep equality (Namespaces in XML 1.0 §6): same expanded
+ * names, same attributes (by expanded name, in any order), same children in
+ * the same order. Prefixes are ignored.
  */
 export function elementEquals(a: XmlElement, b: XmlElement): boolean {
   if (a === b) return true;

@@ -3,6 +3,7 @@
  * played through the public contract against the in-memory store.
  */
 import { describe, expect, it } from 'vitest';
+import { notifyHeaders } from '../../core/sip/notify-headers.js';
 import type { Notify } from '../../core/contract.js';
 import { parsePidf } from '../../core/packages/presence/pidf-document.js';
 import { CoreHarness } from '../support/core-harness.js';
@@ -26,10 +27,10 @@ describe('Bob watches Alice', () => {
     expect(h.header(sub, 'Contact')).toBe('<sip:192.0.2.1:5060>');
     expect(sub.notifies).toHaveLength(1);
     const first = sub.notifies[0] as Notify;
-    expect(first.headers.subscriptionState).toBe('active;expires=600');
-    expect(first.headers.from).toContain(';tag=ps1');
-    expect(first.headers.to).toContain('tag=wf1');
-    expect(first.headers.event).toBe('presence');
+    expect(first.subscriptionState).toBe('active;expires=600');
+    expect(notifyHeaders(first).from).toContain(';tag=ps1');
+    expect(notifyHeaders(first).to).toContain('tag=wf1');
+    expect(notifyHeaders(first).event).toBe('presence');
     expect(first.body?.contentType).toBe('application/pidf+xml');
     expect(tupleCount(first)).toBe(0);
     expect(first.requestUri).toBe('sip:bob@192.0.2.20:5062;transport=udp');
@@ -41,7 +42,7 @@ describe('Bob watches Alice', () => {
     expect(h.header(pub, 'Expires')).toBe('3600');
     expect(pub.notifies).toHaveLength(1);
     const second = pub.notifies[0] as Notify;
-    expect(second.headers.cseq).toBeGreaterThan(first.headers.cseq);
+    expect(second.cseq).toBeGreaterThan(first.cseq);
     expect(second.body?.text).toContain('<basic>open</basic>');
     expect(second.body?.text).toContain('In a meeting');
 
@@ -60,7 +61,7 @@ describe('Bob watches Alice', () => {
     const third = modify.notifies[0] as Notify;
     expect(tupleCount(third)).toBe(1);
     expect(third.body?.text).toContain('<basic>closed</basic>');
-    expect(third.headers.cseq).toBeGreaterThan(second.headers.cseq);
+    expect(third.cseq).toBeGreaterThan(second.cseq);
     expect(h.kv.count('publications')).toBe(1);
 
     // Remove: back to the neutral document.
@@ -81,13 +82,13 @@ describe('Bob watches Alice', () => {
     const r = h.send(subscribe({ watcher: BOB, resource: ALICE, localTag: 'd1', callId: 'c1', inDialog: true, cseq: 2, expires: 300 }));
     expect(r.reply?.status).toBe(200);
     expect(r.notifies).toHaveLength(1);
-    expect(r.notifies[0]?.headers.subscriptionState).toBe('active;expires=300');
-    expect((r.notifies[0] as Notify).headers.cseq).toBeGreaterThan((s.notifies[0] as Notify).headers.cseq);
+    expect(r.notifies[0]?.subscriptionState).toBe('active;expires=300');
+    expect((r.notifies[0] as Notify).cseq).toBeGreaterThan((s.notifies[0] as Notify).cseq);
 
     const u = h.send(subscribe({ watcher: BOB, resource: ALICE, localTag: 'd1', callId: 'c1', inDialog: true, cseq: 3, expires: 0 }));
     expect(u.reply?.status).toBe(200);
     expect(h.header(u, 'Expires')).toBe('0');
-    expect(u.notifies[0]?.headers.subscriptionState).toBe('terminated;reason=timeout');
+    expect(u.notifies[0]?.subscriptionState).toBe('terminated;reason=timeout');
     expect(u.notifies[0]?.terminal).toBe(true);
     expect(u.notifies[0]?.body?.text).toContain('open');
     expect(h.kv.count('subscriptions')).toBe(0);
@@ -104,7 +105,7 @@ describe('Bob watches Alice', () => {
     const f = h.send(subscribe({ watcher: BOB, resource: ALICE, expires: 0 }));
     expect(f.reply?.status).toBe(200);
     expect(f.notifies).toHaveLength(1);
-    expect(f.notifies[0]?.headers.subscriptionState).toBe('terminated;reason=timeout');
+    expect(f.notifies[0]?.subscriptionState).toBe('terminated;reason=timeout');
     expect(f.notifies[0]?.body?.text).toContain('open');
     expect(h.kv.count('subscriptions')).toBe(0);
     expect(h.kv.count('dialogs')).toBe(0);
@@ -121,7 +122,7 @@ describe('Bob watches Alice', () => {
     expect(h.kv.count('publications')).toBe(0);
     const ended = h.advance(7200);
     expect(ended).toHaveLength(1);
-    expect(ended[0]?.headers.subscriptionState).toBe('terminated;reason=timeout');
+    expect(ended[0]?.subscriptionState).toBe('terminated;reason=timeout');
     expect(h.kv.count('subscriptions')).toBe(0);
     expect(h.kv.count('timers')).toBe(0);
     expect(h.kv.count('resources')).toBe(0);
@@ -146,7 +147,7 @@ describe('Bob watches Alice', () => {
     expect(p.notifies).toHaveLength(5);
     const bodies = new Set(p.notifies.map((n) => n.body));
     expect(bodies.size).toBe(1);
-    expect(new Set(p.notifies.map((n) => n.headers.callId)).size).toBe(5);
+    expect(new Set(p.notifies.map((n) => notifyHeaders(n).callId)).size).toBe(5);
   });
 
   it('does not notify when a modify leaves the composed document unchanged', () => {
@@ -171,7 +172,7 @@ describe('dialog routing', () => {
       }),
     );
     const n = s.notifies[0] as Notify;
-    expect(n.headers.route).toEqual(['<sip:10.0.0.1;lr;ftag=x>', '<sip:proxy2.example.com;lr>']);
+    expect(notifyHeaders(n).route).toEqual(['<sip:10.0.0.1;lr;ftag=x>', '<sip:proxy2.example.com;lr>']);
     expect(n.requestUri).toBe('sip:bob@198.51.100.7:5070;transport=tcp');
     expect(n.nextHop).toBe('sip:10.0.0.1;lr;ftag=x');
     expect(n.destination).toBeUndefined();
@@ -208,6 +209,6 @@ describe('dialog routing', () => {
     expect(h.kv.count('subscriptions')).toBe(1);
     const p = h.send(publish({ aor: ALICE, body: pidf(ALICE, 'open') }));
     expect(p.notifies).toHaveLength(1);
-    expect(p.notifies[0]?.headers.from).toContain('tag=x2');
+    expect(notifyHeaders(p.notifies[0] as Notify).from).toContain('tag=x2');
   });
 });

@@ -91,7 +91,7 @@ describe('NOTIFY outcomes (RFC 6665 §4.2.2)', () => {
     const s = h.send(subscribe({ watcher: BOB, resource: ALICE, localTag: 'o1', callId: 'oc' }));
     return { h, first: s.notifies[0] as Notify };
   }
-  const outcome = (n: Notify, status: number) => ({ subscriptionId: n.subscriptionId, resource: n.resource, event: n.event, cseq: n.headers.cseq, status });
+  const outcome = (n: Notify, status: number) => ({ subscriptionId: n.subscriptionId, resource: n.resource, event: n.event, cseq: n.cseq, status });
 
   it('481 removes the subscription at once', () => {
     const { h, first } = setup();
@@ -107,7 +107,7 @@ describe('NOTIFY outcomes (RFC 6665 §4.2.2)', () => {
     expect(h.kv.count('subscriptions')).toBe(1);
     const retry1 = h.advance(2);
     expect(retry1).toHaveLength(1);
-    expect(retry1[0]?.headers.cseq).toBeGreaterThan(first.headers.cseq);
+    expect(retry1[0]?.cseq).toBeGreaterThan(first.cseq);
     h.outcome(outcome(retry1[0] as Notify, 503));
     const retry2 = h.advance(10);
     expect(retry2).toHaveLength(1);

@@ -4,6 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { notifyHeaders } from '../../core/sip/notify-headers.js';
 import type { HandleResult, Notify } from '../../core/contract.js';
 import { pidf, publish, subscribe } from '../support/sip-requests.js';
 import { startService, tempDir } from '../support/service-harness.js';
@@ -28,7 +29,7 @@ describe('PresenceService on LMDB + piscina', () => {
     const pub = await s.service.handle(publish({ aor: ALICE, body: pidf(ALICE, 'open') }));
     expect(pub.reply?.status).toBe(200);
     expect(pub.notifies[0]?.body?.text).toContain('<basic>open</basic>');
-    expect(pub.notifies[0]?.headers.cseq).toBeGreaterThan(sub.notifies[0]?.headers.cseq ?? Infinity);
+    expect(pub.notifies[0]?.cseq).toBeGreaterThan(sub.notifies[0]?.cseq ?? Infinity);
     expect(s.service.storeStats().entries.subscriptions).toBe(1);
   });
 
@@ -39,7 +40,7 @@ describe('PresenceService on LMDB + piscina', () => {
     const sub = await first.service.handle(subscribe({ watcher: BOB, resource: ALICE, localTag: 'r1', callId: 'rc', expires: 3600 }));
     const pub = await first.service.handle(publish({ aor: ALICE, body: pidf(ALICE, 'open'), expires: 3600 }));
     const etag = header(pub, 'SIP-ETag') as string;
-    const lastCseq = pub.notifies[0]?.headers.cseq as number;
+    const lastCseq = pub.notifies[0]?.cseq as number;
     await first.service.close();
 
     const second = await startService({ dir });
@@ -50,8 +51,8 @@ describe('PresenceService on LMDB + piscina', () => {
     // The dialog is known and its CSeq continues.
     const modify = await second.service.handle(publish({ aor: ALICE, etag: header(refresh, 'SIP-ETag') as string, body: pidf(ALICE, 'closed') }));
     expect(modify.notifies).toHaveLength(1);
-    expect(modify.notifies[0]?.headers.cseq).toBeGreaterThan(lastCseq);
-    expect(modify.notifies[0]?.headers.callId).toBe('rc');
+    expect(modify.notifies[0]?.cseq).toBeGreaterThan(lastCseq);
+    expect(notifyHeaders(modify.notifies[0] as Notify).callId).toBe('rc');
     const inDialog = await second.service.handle(subscribe({ watcher: BOB, resource: ALICE, localTag: 'r1', callId: 'rc', inDialog: true, cseq: 2 }));
     expect(inDialog.reply?.status).toBe(200);
     expect(sub.reply?.status).toBe(200);
@@ -68,7 +69,7 @@ describe('PresenceService on LMDB + piscina', () => {
     const handled = await second.service.sweep(Date.now() + 3601_000);
     expect(handled).toBe(1);
     await second.service.idle();
-    expect(second.pushed.map((n) => n.headers.subscriptionState)).toContain('terminated;reason=timeout');
+    expect(second.pushed.map((n) => n.subscriptionState)).toContain('terminated;reason=timeout');
     expect(second.service.storeStats().entries.subscriptions).toBe(0);
   });
 
@@ -93,7 +94,7 @@ describe('PresenceService on LMDB + piscina', () => {
     });
     for (const seen of await Promise.all(chains)) {
       expect(seen).toHaveLength(20);
-      const cseqs = seen.map((n) => n.headers.cseq);
+      const cseqs = seen.map((n) => n.cseq);
       expect([...cseqs].sort((a, b) => a - b)).toEqual(cseqs);
       expect(seen.map((n) => /step (\d+)/.exec(n.body?.text ?? '')?.[1])).toEqual(Array.from({ length: 20 }, (_, k) => String(k)));
     }

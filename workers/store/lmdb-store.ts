@@ -46,11 +46,11 @@ export class LmdbStore implements KvReader {
       ...(options.mapSize ? { mapSize: options.mapSize } : {}),
       noSync: durability === 'none',
       // Replies wait for `flushed`, so commits may overlap with the previous fsync.
-      overlappingSync: durability === 'sync',
+      overlappingSync: false,
     });
     const dbs = new Map<TableName, Database>();
     for (const t of TABLES) {
-      dbs.set(t, root.openDB({ name: t, sharedStructuresKey: STRUCTURES_KEY }));
+      dbs.set(t, root.openDB({ name: t, ...(process.env.NO_STRUCT ? {} : { sharedStructuresKey: STRUCTURES_KEY }) }));
     }
     return new LmdbStore(root, dbs, durability);
   }
@@ -95,13 +95,14 @@ export class LmdbStore implements KvReader {
    */
   async commit(ops: readonly WriteOp[]): Promise<void> {
     if (ops.length === 0) return;
-    const done = this.root.transaction(() => {
-      for (const op of ops) {
-        const db = this.db(op.table);
-        if (op.value === undefined) db.removeSync(op.key as KeyPartArray);
-        else db.putSync(op.key as KeyPartArray, op.value);
-      }
-    });
+    // Asynchronous puts issued in one synchronous block land in the same LMDB
+    // transaction (lmdb-js event-turn batching); lmdb-js's write thread then
+    // commits whatever accumulated from all tasks together (group commit).
+    let done: Promise<boolean> = Promise.resolve(true);
+    for (const op of ops) {
+      const db = this.db(op.table);
+      done = op.value === undefined ? db.remove(op.key as KeyPartArray) : db.put(op.key as KeyPartArray, op.value);
+    }
     this.lastWrite = done;
     await done;
     if (this.durability === 'sync') await this.root.flushed;

@@ -7,12 +7,12 @@
  * privacy (root, entity, ids, status, contact priority) and is lenient where
  * deployed clients differ: the order of presence-level children is not
  * enforced, `<basic>` and ids are compared after trimming white space, and
- * elements in namespaces other than PIDF are accepted anywhere (RFC 3863
- * §4.4; `mustUnderstand` is not used).
+ * elements in namespaces other than PIDF are accepted anywhere (the schema's
+ * `##other` wildcards, RFC 3863 §4.4; `mustUnderstand` is not used).
  */
 import { fail, ok, type Result } from '../../errors.js';
 import type { XmlElement } from '../../xml/xml-node.js';
-import { isNCName, parseXml, type XmlLimits } from '../../xml/xml-parser.js';
+import { parseXml, type XmlLimits } from '../../xml/xml-parser.js';
 import { attr } from '../../xml/xml-query.js';
 
 export const PIDF_NS = 'urn:ietf:params:xml:ns:pidf';
@@ -37,7 +37,11 @@ export interface PidfDocument {
   readonly devices: readonly PidfItem[];
   /** Presence-level `<note>` elements (PIDF_NS, RFC 3863 §4.1.6). */
   readonly notes: readonly XmlElement[];
-  /** Any other presence-level child, kept verbatim (unknown namespaces survive). */
+  /**
+   * Any other presence-level child, kept verbatim (unknown namespaces survive):
+   * RPID/CIPID or vendor elements placed at presence level, data-model
+   * elements other than person/device, elements in no namespace.
+   */
   readonly extensions: readonly XmlElement[];
 }
 
@@ -67,18 +71,23 @@ function ownText(el: XmlElement): string {
 }
 
 /**
- * The `id` of a tuple/person/device (an xs:ID, hence an NCName; RFC 3863
- * §4.1.2, RFC 4479 §3.2/§3.3), or an error detail.
+ * The `id` of a tuple/person/device, or an error detail. The schema says
+ * xs:ID (an NCName; RFC 3863 §4.1.2, RFC 4479 §3.2/§3.3), but deployed
+ * PBXes publish extension numbers (`<tuple id="1001">`). Interoperability
+ * wins: any non-empty token without whitespace of at most 256 characters is
+ * accepted; uniqueness is still enforced.
  */
 function itemId(el: XmlElement, what: string, index: number): { id: string } | { detail: string } {
   const raw = attr(el, 'id');
   if (raw === undefined) return { detail: `<${what}> #${index + 1} has no id attribute` };
   const id = trimXml(raw);
-  if (!isNCName(id)) return { detail: `<${what}> #${index + 1} has an invalid id ${JSON.stringify(raw)} (must be an XML NCName)` };
+  if (id === '' || id.length > 256 || /\s/.test(id)) {
+    return { detail: `<${what}> #${index + 1} has an invalid id ${JSON.stringify(raw)} (must be a non-empty token)` };
+  }
   return { id };
 }
 
-/** Validates `<status>` (RFC 3863 §4.1.4): at most one `<basic>`, which is `open` or `closed`. */
+/** Validates `<status>` (RFC 3863 §4.1.3, §4.1.4): at most one `<basic>`, which is `open` or `closed`. */
 function checkStatus(status: XmlElement, where: string): string | undefined {
   let basics = 0;
   for (const c of status.children) {
