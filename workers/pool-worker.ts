@@ -10,12 +10,17 @@ import { PresenceServer } from '../core/server/presence-server.js';
 import type { HandleResult } from '../core/contract.js';
 import { packNotifies } from './notify-batch.js';
 import { RandomIds } from './random-ids.js';
+import { TargetCache } from '../core/store/target-cache.js';
 import { LmdbStore, LmdbTaskKv } from './store/lmdb-store.js';
 import type { PoolResult, PoolTask, WorkerInit } from './tasks.js';
 
 const init = workerData as WorkerInit;
 const store = LmdbStore.open(init.store);
-const server = new PresenceServer({ config: init.config, ids: new RandomIds(init.config.nodeId) });
+const server = new PresenceServer({
+  config: init.config,
+  ids: new RandomIds(init.config.nodeId),
+  targetCache: new TargetCache(init.targetCacheSize),
+});
 
 export default async function runTask(task: PoolTask): Promise<PoolResult> {
   const started = performance.now();
@@ -39,6 +44,10 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
   } catch (err) {
     return { ok: false, code: 'internal', detail: err instanceof Error ? `${err.message}` : String(err) };
   }
+  // Pack before waiting for the commit: the NOTIFY objects then die young
+  // (cheap scavenges) instead of surviving into old space while the commit runs.
+  const notifies = packNotifies(result.notifies);
+  const reply = result.reply;
   const computed = performance.now();
   try {
     await kv.commit();
@@ -46,10 +55,9 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
     return { ok: false, code: 'store-failure', detail: err instanceof Error ? err.message : String(err) };
   }
   const committed = performance.now();
-  const notifies = packNotifies(result.notifies);
   const out: PoolResult = {
     ok: true,
-    value: result.reply ? { reply: result.reply, notifies } : { notifies },
+    value: reply ? { reply, notifies } : { notifies },
     timing: { computeMs: computed - started, commitMs: committed - computed, writes: kv.pending },
   };
   if (!notifies.buffer) return out;

@@ -74,7 +74,7 @@ export class PresenceService {
   static async start(options: ServiceOptions): Promise<PresenceService> {
     mkdirSync(options.store.path, { recursive: true });
     const store = LmdbStore.open(options.store);
-    const init: WorkerInit = { config: options.config, store: options.store };
+    const init: WorkerInit = { config: options.config, store: options.store, targetCacheSize: options.pool.targetCacheSize };
     const pool = new Piscina({
       filename: workerEntry(),
       minThreads: options.pool.threads,
@@ -83,6 +83,7 @@ export class PresenceService {
       concurrentTasksPerWorker: options.pool.concurrentTasksPerWorker,
       atomics: (process.env.PRESENCED_ATOMICS as 'sync' | 'async' | 'disabled' | undefined) ?? 'async',
       workerData: init,
+      ...(options.pool.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: options.pool.youngGenerationMb } } : {}),
     });
     const local = new PresenceServer({ config: options.config, ids: new RandomIds(options.config.nodeId) });
     const service = new PresenceService(options, pool, store, local);
@@ -100,7 +101,7 @@ export class PresenceService {
   handle(request: SipRequest): Promise<ServiceResult> {
     if (this.closed) return Promise.resolve(this.failure('overloaded', 'shutting down'));
     const key = dedupeKey(request);
-    const now = Date.now();
+    const now = this.options.clock?.() ?? Date.now();
     const seen = this.recent.get(key);
     if (seen && seen.until > now) {
       this.deduplicated++;
@@ -108,7 +109,9 @@ export class PresenceService {
     }
     this.store.refresh();
     const lane = this.local.resourceOf(request, this.store);
-    const result = this.dispatcher.submit(lane, { kind: 'request', request }).then((r) => this.unwrap(r));
+    const clock = this.options.clock;
+    const task: PoolTask = clock ? { kind: 'request', request, now: clock() } : { kind: 'request', request };
+    const result = this.dispatcher.submit(lane, task).then((r) => this.unwrap(r));
     this.remember(key, result, now);
     return result;
   }
@@ -130,7 +133,9 @@ export class PresenceService {
     this.outcomeQueues.delete(resource);
     if (!outcomes || outcomes.length === 0) return;
     // Successes with nothing to reset write nothing; the core decides cheaply, so they still go through the lane.
-    void this.dispatcher.submit(resource, { kind: 'outcomes', resource, outcomes }, true).then((r) => this.emit(r));
+    const clock = this.options.clock;
+    const task: PoolTask = clock ? { kind: 'outcomes', resource, outcomes, now: clock() } : { kind: 'outcomes', resource, outcomes };
+    void this.dispatcher.submit(resource, task, true).then((r) => this.emit(r));
   }
 
   private emit(r: PoolResult): void {
@@ -188,7 +193,7 @@ export class PresenceService {
    * resource's lane. Restart recovery is the first sweep: whatever expired
    * while presenced was down is processed at once.
    */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = this.options.clock?.() ?? Date.now()): Promise<number> {
     if (this.sweeping || this.closed) return 0;
     this.sweeping = true;
     try {

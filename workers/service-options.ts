@@ -12,6 +12,14 @@ export interface PoolOptions {
   readonly maxPending: number;
   /** A request without result after this long gets 503. */
   readonly taskTimeoutMs: number;
+  /** Decoded fan-out targets each worker keeps in memory (~0.5 KB each). */
+  readonly targetCacheSize: number;
+  /**
+   * V8 young-generation size of each worker (MB). Fan-out allocates many
+   * short-lived objects; a larger nursery means fewer scavenges and less
+   * GC work on the other cores.
+   */
+  readonly youngGenerationMb?: number;
 }
 
 export interface SweepOptions {
@@ -30,6 +38,8 @@ export interface ServiceOptions {
   readonly retryAfterSeconds: number;
   /** Seconds a completed request's reply is remembered to answer a retried copy identically. */
   readonly dedupeSeconds: number;
+  /** Clock for every event (tests); default: each worker reads the system clock. */
+  readonly clock?: () => number;
 }
 
 export function defaultPoolOptions(): PoolOptions {
@@ -38,6 +48,7 @@ export function defaultPoolOptions(): PoolOptions {
     concurrentTasksPerWorker: 32,
     maxPending: 20_000,
     taskTimeoutMs: 4_000,
+    targetCacheSize: 500_000,
   };
 }
 

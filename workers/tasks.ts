@@ -35,4 +35,5 @@ export type PoolResult = TaskOutcome<PackedResult> & { readonly timing?: TaskTim
 export interface WorkerInit {
   readonly config: PresenceConfig;
   readonly store: LmdbStoreOptions;
+  readonly targetCacheSize: number;
 }

@@ -68,7 +68,7 @@ function options(dir: string, threads: number): ServiceOptions {
   return {
     config: c.config,
     store: { path: dir, durability: (process.env.BENCH_DURABILITY as 'sync' | 'none' | undefined) ?? 'sync', mapSize: 8 * 1024 ** 3 },
-    pool: { threads, concurrentTasksPerWorker: 32, maxPending: 100_000, taskTimeoutMs: 60_000 },
+    pool: { threads, concurrentTasksPerWorker: 32, maxPending: 100_000, taskTimeoutMs: 60_000, targetCacheSize: 1_000_000, ...(process.env.BENCH_YOUNG ? { youngGenerationMb: Number(process.env.BENCH_YOUNG) } : {}) },
     sweep: { ...DEFAULT_SWEEP, intervalMs: 3_600_000 },
     retryAfterSeconds: 5,
     dedupeSeconds: 32,
@@ -102,6 +102,9 @@ interface RoundResult {
   publishLatencyMs: ReturnType<typeof summarize>;
   rssMb: number;
   failures: number;
+  /** Average cores used by the whole process (all threads) during the round. */
+  cpuCores: number;
+  notifiesPerCpuSecond: number;
 }
 
 async function populate(dir: string, subs: number): Promise<{ subscribePerSec: number; etags: string[] }> {
@@ -163,6 +166,7 @@ async function measure(dir: string, threads: number, round: number, etags: strin
   let cursor = round * 7919;
   const deadline = performance.now() + seconds * 1000;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const lanes = Array.from({ length: Math.min(concurrency, presentities) }, async () => {
     while (performance.now() < deadline) {
       let p = cursor++ % presentities;
@@ -196,6 +200,8 @@ async function measure(dir: string, threads: number, round: number, etags: strin
   });
   await Promise.all(lanes);
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const rssMb = process.memoryUsage().rss / 1024 ** 2;
   await service.close();
   return {
@@ -210,6 +216,8 @@ async function measure(dir: string, threads: number, round: number, etags: strin
     publishLatencyMs: summarize(latencies),
     rssMb: Math.round(rssMb),
     failures,
+    cpuCores: round2(cpuSeconds / elapsed),
+    notifiesPerCpuSecond: Math.round(notifies / cpuSeconds),
   };
 }
 
@@ -253,7 +261,10 @@ async function main(): Promise<void> {
       for (const t of threadCounts) {
         const res = await measure(dir, t, r, pop.etags);
         rs.push(res);
-        log(`  round ${r} threads ${t}: ${res.publishPerSec} PUBLISH/s, ${res.notifiesPerSec} NOTIFY/s, p99 ${round(res.publishLatencyMs.p99)} ms`);
+        log(
+          `  round ${r} threads ${t}: ${res.publishPerSec} PUBLISH/s, ${res.notifiesPerSec} NOTIFY/s, p99 ${round(res.publishLatencyMs.p99)} ms, ` +
+            `${res.cpuCores} cores busy, ${res.notifiesPerCpuSecond} NOTIFY per CPU-second`,
+        );
       }
     }
     const decodeUs = await decodeCost(dir, pop.etags);

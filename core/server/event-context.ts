@@ -7,7 +7,7 @@ import type { Notify, NotifyBody } from '../contract.js';
 import type { WatcherEntry } from '../packages/event-package.js';
 import type { KvStore } from '../store/kv.js';
 import { PresenceStore } from '../store/presence-store.js';
-import type { SubscriptionRecord } from '../store/records.js';
+import type { NotifyTarget, SubscriptionRecord } from '../store/records.js';
 import type { ServerDeps } from './server-deps.js';
 
 export interface WatcherChange {
@@ -32,7 +32,7 @@ export class EventContext {
     /** Milliseconds since the epoch, read once per event. */
     readonly now: number,
   ) {
-    this.store = new PresenceStore(kv);
+    this.store = new PresenceStore(kv, () => deps.ids.newId());
   }
 
   /**
@@ -52,6 +52,22 @@ export class EventContext {
       this.bodies.set(cacheKey, b);
     }
     return b;
+  }
+
+  /**
+   * The fan-out targets of (resource, event), from the per-thread cache when
+   * the subscription set did not change since it was filled.
+   */
+  targets(event: string): readonly NotifyTarget[] {
+    const cache = this.deps.targetCache;
+    const version = this.store.resource(this.resource).subsVersion;
+    if (cache && version !== undefined) {
+      const hit = cache.get(this.resource, event, version);
+      if (hit) return hit;
+    }
+    const list = [...this.store.targets(this.resource, event)];
+    if (cache && version !== undefined) cache.set(this.resource, event, version, list);
+    return list;
   }
 
   watcherChanged(change: WatcherChange): void {

@@ -17,6 +17,7 @@ import type { KvReader, KvStore } from '../store/kv.js';
 import { tagOf } from '../sip/name-addr.js';
 import { PresenceReader } from '../store/presence-store.js';
 import type { TimerRef } from '../store/records.js';
+import type { TargetCache } from '../store/target-cache.js';
 import { WriteOverlay } from '../store/write-overlay.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from '../xml/xml-parser.js';
 import { EventContext } from './event-context.js';
@@ -34,6 +35,8 @@ export interface PresenceServerOptions {
   readonly authorizer?: Authorizer;
   /** Defaults to presence + presence.winfo. */
   readonly packages?: readonly EventPackage[];
+  /** Per-thread cache of decoded fan-out targets. */
+  readonly targetCache?: TargetCache;
 }
 
 /** The packages shipped by default. */
@@ -61,6 +64,7 @@ export class PresenceServer {
       authorizer: options.authorizer ?? new DefaultAuthorizer(),
       ids: options.ids,
       xmlLimits,
+      ...(options.targetCache ? { targetCache: options.targetCache } : {}),
     };
   }
 

@@ -48,8 +48,17 @@ export function stateBody(
  */
 export function fanOut(ctx: EventContext, pkg: StatePackage, state: StateRecord): void {
   const active = { state: 'active' } as const;
-  for (const t of ctx.store.targets(ctx.resource, pkg.name)) {
+  // One body per view for the whole fan-out (most watchers share the full view).
+  let lastView: string | undefined;
+  let lastHandling: string | undefined;
+  let lastBody: NotifyBody | undefined;
+  for (const t of ctx.targets(pkg.name)) {
     if (t.status !== 'active' || t.expiresAt <= ctx.now) continue;
-    ctx.notifies.push(buildNotify(ctx, ctx.resource, pkg.name, t, active, stateBody(ctx, pkg, t, state)));
+    if (t.view !== lastView || t.handling !== lastHandling) {
+      lastBody = stateBody(ctx, pkg, t, state);
+      lastView = t.view;
+      lastHandling = t.handling;
+    }
+    ctx.notifies.push(buildNotify(ctx, ctx.resource, pkg.name, t, active, lastBody));
   }
 }

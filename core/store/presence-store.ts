@@ -77,7 +77,11 @@ export class PresenceReader {
 export class PresenceStore extends PresenceReader {
   private readonly resources = new Map<string, ResourceRecord>();
 
-  constructor(protected override readonly kv: KvStore) {
+  constructor(
+    protected override readonly kv: KvStore,
+    /** Source of the unique subscription-set version tokens. */
+    private readonly newVersion: () => string = () => '',
+  ) {
     super(kv);
   }
 
@@ -134,6 +138,7 @@ export class PresenceStore extends PresenceReader {
     const key = [sub.resource, sub.event, sub.id];
     this.kv.put('subscriptions', key, sub);
     this.kv.put('targets', key, targetOf(sub));
+    this.touchSubs(sub.resource);
     if (!previous) {
       this.kv.put('dialogs', [sub.dialog.callId, sub.dialog.localTag, sub.dialog.remoteTag], {
         resource: sub.resource,
@@ -155,10 +160,15 @@ export class PresenceStore extends PresenceReader {
   removeSubscription(sub: SubscriptionRecord): void {
     this.kv.remove('subscriptions', [sub.resource, sub.event, sub.id]);
     this.kv.remove('targets', [sub.resource, sub.event, sub.id]);
+    this.touchSubs(sub.resource);
     this.kv.remove('dialogs', [sub.dialog.callId, sub.dialog.localTag, sub.dialog.remoteTag]);
     this.clearTimer(subTimer(sub, 'subscription', sub.expiresAt));
     if (sub.retryAt !== undefined) this.clearTimer(subTimer(sub, 'retry', sub.retryAt));
     this.bumpCount(sub.resource, 'subs', sub.event, -1);
+  }
+
+  private touchSubs(resource: string): void {
+    this.putResource(resource, { ...this.resource(resource), subsVersion: this.newVersion() });
   }
 
   clearTimer(t: TimerRef): void {

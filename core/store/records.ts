@@ -16,6 +16,11 @@ export interface ResourceRecord {
   /** Live publications and subscriptions per event package (limits, gauges). */
   readonly pubs: Readonly<Record<string, number>>;
   readonly subs: Readonly<Record<string, number>>;
+  /**
+   * Unique token replaced whenever a subscription of this resource is added,
+   * changed or removed: validates cached fan-out targets.
+   */
+  readonly subsVersion?: string;
 }
 
 /** Composed state of one resource for one state package. */

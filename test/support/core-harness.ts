@@ -7,6 +7,7 @@ import { resolveConfig, type DeepPartial, type PresenceConfig } from '../../core
 import { CountingIds } from '../../core/ids.js';
 import { PresenceServer } from '../../core/server/presence-server.js';
 import { MemoryKv } from '../../core/store/memory-kv.js';
+import { TargetCache } from '../../core/store/target-cache.js';
 import { PresenceReader } from '../../core/store/presence-store.js';
 import type { TimerRef } from '../../core/store/records.js';
 import type { Authorizer } from '../../core/authz/authorizer.js';
@@ -28,6 +29,7 @@ export class CoreHarness {
     this.server = new PresenceServer({
       config: testConfig(overrides),
       ids: new CountingIds(),
+      targetCache: new TargetCache(1_000),
       ...(authorizer ? { authorizer } : {}),
     });
   }

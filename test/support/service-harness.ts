@@ -18,6 +18,8 @@ export interface ServiceHarnessOptions {
   readonly pool?: Partial<PoolOptions>;
   readonly sweepMs?: number;
   readonly durability?: 'sync' | 'none';
+  readonly clock?: () => number;
+  readonly dedupeSeconds?: number;
 }
 
 export async function startService(o: ServiceHarnessOptions = {}): Promise<{ service: PresenceService; dir: string; pushed: Notify[]; cleanup: () => Promise<void> }> {
@@ -25,10 +27,11 @@ export async function startService(o: ServiceHarnessOptions = {}): Promise<{ ser
   const options: ServiceOptions = {
     config: testConfig(o.config),
     store: { path: join(dir, 'db'), durability: o.durability ?? 'sync' },
-    pool: { threads: 2, concurrentTasksPerWorker: 16, maxPending: 10_000, taskTimeoutMs: 10_000, ...o.pool },
+    pool: { threads: 2, concurrentTasksPerWorker: 16, maxPending: 10_000, taskTimeoutMs: 10_000, targetCacheSize: 10_000, ...o.pool },
     sweep: { ...DEFAULT_SWEEP, intervalMs: o.sweepMs ?? 60_000 },
     retryAfterSeconds: 5,
-    dedupeSeconds: 32,
+    dedupeSeconds: o.dedupeSeconds ?? 32,
+    ...(o.clock ? { clock: o.clock } : {}),
   };
   const service = await PresenceService.start(options);
   const pushed: Notify[] = [];

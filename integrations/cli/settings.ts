@@ -1,0 +1,103 @@
+/**
+ * Operator settings of a presenced process: defaults, a JSON file
+ * (`--config presenced.json`) and environment variables (`PRESENCED_*`), in
+ * that order of precedence (later wins). Every problem is reported at once.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { resolveConfig, type DeepPartial, type PresenceConfig } from '../../core/config.js';
+import { DEFAULT_SWEEP, defaultPoolOptions, type ServiceOptions } from '../../workers/service-options.js';
+
+export interface Settings {
+  /** LMDB environment directory. */
+  readonly dataDir: string;
+  /** LMDB initial map size (MB); grows on demand. */
+  readonly mapSizeMb: number;
+  /** 'sync' (durable, default) or 'none' (benchmarks only: loses data on crash). */
+  readonly durability: 'sync' | 'none';
+  /** JSON-RPC server Kamailio's janssonrpcc connects to. */
+  readonly rpc: { readonly host: string; readonly port: number };
+  readonly pool: ServiceOptions['pool'];
+  readonly sweepIntervalMs: number;
+  readonly retryAfterSeconds: number;
+  readonly dedupeSeconds: number;
+  /** Presence Server protocol settings (expiry policies, limits, contact, node id). */
+  readonly presence: DeepPartial<PresenceConfig>;
+}
+
+export function defaultSettings(): Settings {
+  return {
+    dataDir: './data',
+    mapSizeMb: 1024,
+    durability: 'sync',
+    rpc: { host: '127.0.0.1', port: 5090 },
+    pool: { ...defaultPoolOptions(), threads: Math.max(1, availableParallelism()) },
+    sweepIntervalMs: DEFAULT_SWEEP.intervalMs,
+    retryAfterSeconds: 5,
+    dedupeSeconds: 32,
+    presence: {},
+  };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function int(env: Env, name: string, problems: string[]): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) {
+    problems.push(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  return Number(v);
+}
+
+/** Merge defaults, an optional JSON file and the environment; validate. */
+export function loadSettings(configFile: string | undefined, env: Env): { ok: true; settings: Settings; presence: PresenceConfig } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const base = defaultSettings();
+  let file: Partial<Settings> = {};
+  if (configFile !== undefined) {
+    try {
+      file = JSON.parse(readFileSync(resolve(configFile), 'utf8')) as Partial<Settings>;
+    } catch (err) {
+      problems.push(`cannot read ${configFile}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const threads = int(env, 'PRESENCED_THREADS', problems);
+  const rpcPort = int(env, 'PRESENCED_RPC_PORT', problems);
+  const mapSizeMb = int(env, 'PRESENCED_MAP_SIZE_MB', problems);
+  const durabilityEnv = env.PRESENCED_DURABILITY;
+  const settings: Settings = {
+    ...base,
+    ...file,
+    dataDir: env.PRESENCED_DATA_DIR ?? file.dataDir ?? base.dataDir,
+    mapSizeMb: mapSizeMb ?? file.mapSizeMb ?? base.mapSizeMb,
+    durability: (durabilityEnv as Settings['durability'] | undefined) ?? file.durability ?? base.durability,
+    rpc: { ...base.rpc, ...file.rpc, ...(env.PRESENCED_RPC_HOST ? { host: env.PRESENCED_RPC_HOST } : {}), ...(rpcPort !== undefined ? { port: rpcPort } : {}) },
+    pool: { ...base.pool, ...file.pool, ...(threads !== undefined ? { threads } : {}) },
+    presence: {
+      ...file.presence,
+      ...(env.PRESENCED_NODE_ID ? { nodeId: env.PRESENCED_NODE_ID } : {}),
+      ...(env.PRESENCED_CONTACT ? { contact: env.PRESENCED_CONTACT } : {}),
+    },
+  };
+  if (settings.durability !== 'sync' && settings.durability !== 'none') problems.push(`durability must be "sync" or "none"`);
+  if (!(settings.pool.threads >= 1 && settings.pool.threads <= 256)) problems.push('pool.threads must be between 1 and 256');
+  if (!(settings.rpc.port > 0 && settings.rpc.port < 65536)) problems.push('rpc.port must be a TCP port');
+  const presence = resolveConfig(settings.presence);
+  if (!presence.ok) problems.push(...presence.problems.map((p) => `presence.${p}`));
+  if (problems.length > 0 || !presence.ok) return { ok: false, problems };
+  return { ok: true, settings, presence: presence.config };
+}
+
+export function serviceOptions(settings: Settings, presence: PresenceConfig): ServiceOptions {
+  return {
+    config: presence,
+    store: { path: settings.dataDir, durability: settings.durability, mapSize: settings.mapSizeMb * 1024 * 1024 },
+    pool: settings.pool,
+    sweep: { ...DEFAULT_SWEEP, intervalMs: settings.sweepIntervalMs },
+    retryAfterSeconds: settings.retryAfterSeconds,
+    dedupeSeconds: settings.dedupeSeconds,
+  };
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what presenced needs on a fresh Debian 12 machine, idempotently:
+#   - npm dependencies (npm ci, from package-lock.json) when node_modules is missing or stale
+#   - Debian packages for the real Kamailio, sipp and Prometheus used by the
+#     integration tests and the local run (skipped with PRESENCED_SKIP_APT=1)
+# Then compiles the TypeScript sources.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+if [ "${PRESENCED_SKIP_APT:-0}" != "1" ]; then
+  bash integrations/kamailio/setup/install-debian-packages.sh
+fi
+
+echo "== build"
+npx tsc -b
