@@ -69,6 +69,10 @@ export const DEFAULT_CONFIG: PresenceConfig = {
 export type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 function checkPolicy(name: string, p: ExpiresPolicy, problems: string[]): void {
+  if (typeof p !== 'object' || p === null) {
+    problems.push(`${name} must be an object with default, min and max`);
+    return;
+  }
   if (!(Number.isInteger(p.min) && p.min >= 1)) problems.push(`${name}.min must be an integer >= 1`);
   if (!(Number.isInteger(p.max) && p.max >= p.min)) problems.push(`${name}.max must be an integer >= min`);
   if (!(Number.isInteger(p.default) && p.default >= p.min && p.default <= p.max)) {
@@ -88,16 +92,28 @@ export function resolveConfig(overrides: DeepPartial<PresenceConfig> = {}): { ok
     limits: { ...d.limits, ...overrides.limits },
   };
   const problems: string[] = [];
-  if (!/^[A-Za-z0-9_-]{1,16}$/.test(config.nodeId)) problems.push('nodeId must be 1-16 characters of [A-Za-z0-9_-]');
-  if (!/^<?sips?:[^\s]+>?$/.test(config.contact)) problems.push('contact must be a SIP URI, e.g. <sip:10.0.0.1:5060>');
-  for (const [pkg, p] of Object.entries(config.packageExpires)) {
-    if (p.publish) checkPolicy(`packageExpires.${pkg}.publish`, p.publish, problems);
-    if (p.subscribe) checkPolicy(`packageExpires.${pkg}.subscribe`, p.subscribe, problems);
+  if (typeof config.nodeId !== 'string' || !/^[A-Za-z0-9_-]{1,16}$/.test(config.nodeId)) problems.push('nodeId must be 1-16 characters of [A-Za-z0-9_-]');
+  if (typeof config.contact !== 'string' || !/^(<sips?:[^\s<>]+>|sips?:[^\s<>]+)$/.test(config.contact)) {
+    problems.push('contact must be a SIP URI, optionally in angle brackets, e.g. <sip:presence@10.0.0.1:5060>');
+  }
+  if (config.pendingStatus !== 200 && config.pendingStatus !== 202) problems.push('pendingStatus must be 200 or 202');
+  if (typeof config.packageExpires !== 'object' || config.packageExpires === null || Array.isArray(config.packageExpires)) {
+    problems.push('packageExpires must be an object keyed by event package');
+  } else {
+    for (const [pkg, p] of Object.entries(config.packageExpires)) {
+      if (typeof p !== 'object' || p === null) {
+        problems.push(`packageExpires.${pkg} must be an object with publish and/or subscribe`);
+        continue;
+      }
+      if (p.publish) checkPolicy(`packageExpires.${pkg}.publish`, p.publish, problems);
+      if (p.subscribe) checkPolicy(`packageExpires.${pkg}.subscribe`, p.subscribe, problems);
+    }
   }
   if (!(Number.isInteger(config.notifyRetry.maxRetries) && config.notifyRetry.maxRetries >= 0)) {
     problems.push('notifyRetry.maxRetries must be an integer >= 0');
   }
-  if (config.notifyRetry.backoffSeconds.length === 0 || config.notifyRetry.backoffSeconds.some((s) => !(s > 0))) {
+  const backoff: unknown = config.notifyRetry.backoffSeconds;
+  if (!Array.isArray(backoff) || backoff.length === 0 || backoff.some((s) => typeof s !== 'number' || !(s > 0))) {
     problems.push('notifyRetry.backoffSeconds must be a non-empty list of positive numbers');
   }
   for (const [k, v] of Object.entries(config.limits)) {

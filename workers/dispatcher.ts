@@ -47,6 +47,11 @@ export class Dispatcher {
   private idleWaiters: (() => void)[] = [];
   /** Observers of queue wait (ms) per task, for metrics. */
   onWait: ((ms: number, task: PoolTask) => void) | undefined;
+  /**
+   * Results of tasks whose caller already got `timeout`: the state change was
+   * committed anyway, so its NOTIFYs must still go out.
+   */
+  onLateResult: ((result: PoolResult, task: PoolTask) => void) | undefined;
 
   constructor(
     private readonly runner: TaskRunner,
@@ -95,8 +100,14 @@ export class Dispatcher {
     lane.busy = true;
     this.running++;
     this.onWait?.(performance.now() - item.enqueuedAt, item.task);
-    this.runner
-      .run(item.task)
+    let started: Promise<PoolResult>;
+    try {
+      started = this.runner.run(item.task);
+    } catch (err) {
+      // A runner that throws instead of rejecting must not leave the lane stuck.
+      started = Promise.reject(err);
+    }
+    started
       .catch((err: unknown): PoolResult => ({ ok: false, code: 'internal', detail: err instanceof Error ? err.message : String(err) }))
       .then((result) => {
         this.running--;
@@ -105,6 +116,8 @@ export class Dispatcher {
         if (!item.settled) {
           item.settled = true;
           item.resolve(result);
+        } else {
+          this.onLateResult?.(result, item.task);
         }
         this.next(name, lane);
       });

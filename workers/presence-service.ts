@@ -37,7 +37,16 @@ interface Remembered {
   readonly until: number;
 }
 
+export interface TaskTimingTotals {
+  tasks: number;
+  computeMs: number;
+  commitMs: number;
+  writes: number;
+  notifies: number;
+}
+
 export interface ServiceStats {
+  readonly timing: Readonly<TaskTimingTotals>;
   readonly dispatcher: ReturnType<Dispatcher['stats']>;
   readonly pool: { readonly threads: number; readonly queueSize: number; readonly utilization: number };
   readonly deduplicated: number;
@@ -59,6 +68,9 @@ export class PresenceService {
   private closed = false;
   private deduplicated = 0;
   private sweeps = 0;
+  private readonly timing: TaskTimingTotals = { tasks: 0, computeMs: 0, commitMs: 0, writes: 0, notifies: 0 };
+  /** Observer of every task's timing (metrics). */
+  onTaskTiming: ((t: NonNullable<PoolResult['timing']>, kind: PoolTask['kind']) => void) | undefined;
 
   private constructor(
     readonly options: ServiceOptions,
@@ -67,8 +79,24 @@ export class PresenceService {
     /** A core instance in this thread, only for pure lookups (ordering keys). */
     private readonly local: PresenceServer,
   ) {
-    const runner: TaskRunner = { run: (task) => pool.run(task) as Promise<PoolResult> };
+    const runner: TaskRunner = {
+      run: async (task) => {
+        const r = (await pool.run(task)) as PoolResult;
+        if (r.timing) {
+          const t = this.timing;
+          t.tasks++;
+          t.computeMs += r.timing.computeMs;
+          t.commitMs += r.timing.commitMs;
+          t.writes += r.timing.writes;
+          if (r.ok) t.notifies += r.value.notifies.count;
+          this.onTaskTiming?.(r.timing, task.kind);
+        }
+        return r;
+      },
+    };
     this.dispatcher = new Dispatcher(runner, { maxPending: options.pool.maxPending, taskTimeoutMs: options.pool.taskTimeoutMs });
+    // A request answered 503 (timeout) whose task still committed: its NOTIFYs still go out.
+    this.dispatcher.onLateResult = (r) => this.emit(r);
   }
 
   static async start(options: ServiceOptions): Promise<PresenceService> {
@@ -239,6 +267,7 @@ export class PresenceService {
 
   stats(): ServiceStats {
     return {
+      timing: { ...this.timing },
       dispatcher: this.dispatcher.stats(),
       pool: { threads: this.pool.threads.length, queueSize: this.pool.queueSize, utilization: this.pool.utilization },
       deduplicated: this.deduplicated,

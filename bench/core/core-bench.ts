@@ -52,7 +52,7 @@ const SRC = { transport: 'udp' as const, address: '192.0.2.10', port: 5060 };
 const presentity = (i: number): string => `sip:p${i}@bench.example`;
 const watcher = (i: number): string => `sip:w${i}@bench.example`;
 
-function body(entity: string, open: boolean, k: number): string {
+function body(entity: string, open: boolean, k: number | string): string {
   return (
     `<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" ` +
     `xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${entity}">` +
@@ -102,9 +102,14 @@ interface RoundResult {
   publishLatencyMs: ReturnType<typeof summarize>;
   rssMb: number;
   failures: number;
+  /** Sanity check: every PUBLISH changes the state, so this equals the fan-out. */
+  notifiesPerPublish: number;
   /** Average cores used by the whole process (all threads) during the round. */
   cpuCores: number;
   notifiesPerCpuSecond: number;
+  /** Average time a task spent computing / waiting for its durable commit, ms. */
+  taskComputeMsAvg: number;
+  taskCommitMsAvg: number;
 }
 
 async function populate(dir: string, subs: number): Promise<{ subscribePerSec: number; etags: string[] }> {
@@ -144,7 +149,7 @@ async function populate(dir: string, subs: number): Promise<{ subscribePerSec: n
       event: 'presence',
       expires: '7200',
       contentType: 'application/pidf+xml',
-      body: body(presentity(p), true, 0),
+      body: body(presentity(p), true, 'initial'),
       source: SRC,
       localTag: `pl${p}`,
     });
@@ -185,7 +190,8 @@ async function measure(dir: string, threads: number, round: number, etags: strin
         expires: '7200',
         sipIfMatch: etags[p] as string,
         contentType: 'application/pidf+xml',
-        body: body(presentity(p), n % 2 === 0, n),
+        // Unique per round and thread count: a body equal to the current state would (rightly) notify nobody.
+        body: body(presentity(p), n % 2 === 0, `${threads}.${round}.${n}`),
         source: SRC,
         localTag: `pm${n}`,
       });
@@ -200,6 +206,7 @@ async function measure(dir: string, threads: number, round: number, etags: strin
   });
   await Promise.all(lanes);
   const elapsed = (performance.now() - t0) / 1000;
+  const timing = service.stats().timing;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const rssMb = process.memoryUsage().rss / 1024 ** 2;
@@ -216,7 +223,10 @@ async function measure(dir: string, threads: number, round: number, etags: strin
     publishLatencyMs: summarize(latencies),
     rssMb: Math.round(rssMb),
     failures,
+    notifiesPerPublish: round2(notifies / Math.max(1, publishes)),
     cpuCores: round2(cpuSeconds / elapsed),
+    taskComputeMsAvg: round2(timing.computeMs / Math.max(1, timing.tasks)),
+    taskCommitMsAvg: round2(timing.commitMs / Math.max(1, timing.tasks)),
     notifiesPerCpuSecond: Math.round(notifies / cpuSeconds),
   };
 }
@@ -234,7 +244,7 @@ async function decodeCost(dir: string, etags: string[]): Promise<number> {
     const r = await service.handle({
       method: 'PUBLISH', requestUri: presentity(p), callId: `bench-dec-${p}`, from: `<${presentity(p)}>;tag=d${p}`, to: `<${presentity(p)}>`,
       cseq: 1, event: 'presence', expires: '7200', sipIfMatch: etags[p] as string, contentType: 'application/pidf+xml',
-      body: body(presentity(p), p % 2 === 1, p), source: SRC, localTag: `d${p}`,
+      body: body(presentity(p), p % 2 === 1, `decode.${p}`), source: SRC, localTag: `d${p}`,
     });
     etags[p] = r.reply?.headers.find((h) => h.name === 'SIP-ETag')?.value ?? '';
     const packedStart = performance.now();
@@ -263,7 +273,7 @@ async function main(): Promise<void> {
         rs.push(res);
         log(
           `  round ${r} threads ${t}: ${res.publishPerSec} PUBLISH/s, ${res.notifiesPerSec} NOTIFY/s, p99 ${round(res.publishLatencyMs.p99)} ms, ` +
-            `${res.cpuCores} cores busy, ${res.notifiesPerCpuSecond} NOTIFY per CPU-second`,
+            `${res.cpuCores} cores busy, ${res.notifiesPerCpuSecond} NOTIFY per CPU-second, task compute ${res.taskComputeMsAvg} ms / commit ${res.taskCommitMsAvg} ms`,
         );
       }
     }

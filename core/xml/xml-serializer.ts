@@ -33,17 +33,43 @@ const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
  * written as `&#13;` because a literal CR would be normalised away by any
  * parser (XML 1.0 §2.11).
  */
+/**
+ * Whether the UTF-16 unit at `i` starts a character outside the XML 1.0 Char
+ * production (§2.2): C0 controls other than TAB/LF/CR, U+FFFE, U+FFFF and
+ * unpaired surrogates: 0 (legal) or 1 (illegal). Such
+ * characters cannot be written even as character references, so the escape
+ * functions replace them with U+FFFD: text from SIP headers (display names,
+ * URIs) can carry them, and must never make a NOTIFY body ill-formed.
+ */
+function illegalAt(s: string, i: number, c: number): 0 | 1 {
+  if (c < 0x20) return c === 0x09 || c === 0x0a || c === 0x0d ? 0 : 1;
+  if (c < 0xd800) return 0;
+  if (c <= 0xdbff) {
+    const d = s.charCodeAt(i + 1);
+    return d >= 0xdc00 && d <= 0xdfff ? 0 : 1;
+  }
+  if (c <= 0xdfff) {
+    const p = s.charCodeAt(i - 1);
+    return p >= 0xd800 && p <= 0xdbff ? 0 : 1;
+  }
+  return c === 0xfffe || c === 0xffff ? 1 : 0;
+}
+
 export function escapeText(s: string): string {
   let out = '';
   let last = 0;
   for (let i = 0; i < s.length; i++) {
     let rep: string;
-    switch (s.charCodeAt(i)) {
+    const c = s.charCodeAt(i);
+    switch (c) {
       case 0x26: rep = '&amp;'; break;
       case 0x3c: rep = '&lt;'; break;
       case 0x3e: rep = '&gt;'; break;
       case 0x0d: rep = '&#13;'; break;
-      default: continue;
+      default: {
+        if (illegalAt(s, i, c) === 0) continue;
+        rep = '\ufffd';
+      }
     }
     out += s.slice(last, i) + rep;
     last = i + 1;
@@ -61,14 +87,18 @@ export function escapeAttr(s: string): string {
   let last = 0;
   for (let i = 0; i < s.length; i++) {
     let rep: string;
-    switch (s.charCodeAt(i)) {
+    const c = s.charCodeAt(i);
+    switch (c) {
       case 0x26: rep = '&amp;'; break;
       case 0x3c: rep = '&lt;'; break;
       case 0x22: rep = '&quot;'; break;
       case 0x0d: rep = '&#13;'; break;
       case 0x0a: rep = '&#10;'; break;
       case 0x09: rep = '&#9;'; break;
-      default: continue;
+      default: {
+        if (illegalAt(s, i, c) === 0) continue;
+        rep = '\ufffd';
+      }
     }
     out += s.slice(last, i) + rep;
     last = i + 1;
