@@ -51,7 +51,9 @@ export interface PresenceConfig {
 
 export const DEFAULT_CONFIG: PresenceConfig = {
   nodeId: 'n1',
-  contact: '<sip:127.0.0.1:5060>',
+  // A user part matters: Kamailio's loose_route() treats a Request-URI naming
+  // itself without one as coming from a strict router (see the Kamailio notes).
+  contact: '<sip:presence@127.0.0.1:5060>',
   pendingStatus: 200,
   packageExpires: {},
   notifyRetry: { maxRetries: 3, backoffSeconds: [2, 10, 30] },

@@ -140,6 +140,14 @@ export interface Notify {
   readonly body?: NotifyBody;
   /** True when this NOTIFY ends the subscription (Subscription-State: terminated). */
   readonly terminal: boolean;
+  /**
+   * True when the body carries the complete state (a presence document, a
+   * full watcherinfo document): a later NOTIFY of the same dialog then makes
+   * this one obsolete, and delivery may skip it if it has not been sent yet.
+   * False for partial state (watcherinfo `state="partial"`), which must never
+   * be skipped.
+   */
+  readonly fullState: boolean;
 }
 
 /** What the core returns for a request or an internal event (expiry, retry). */

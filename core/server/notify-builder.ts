@@ -31,7 +31,15 @@ function subscriptionState(ctx: EventContext, state: NotifyState, expiresAt: num
   return formatSubscriptionState({ state: state.state, expires: ctx.secondsUntil(expiresAt) });
 }
 
-export function buildNotify(ctx: EventContext, resource: string, event: string, t: NotifyTarget, state: NotifyState, body: NotifyBody | undefined): Notify {
+export function buildNotify(
+  ctx: EventContext,
+  resource: string,
+  event: string,
+  t: NotifyTarget,
+  state: NotifyState,
+  body: NotifyBody | undefined,
+  fullState = true,
+): Notify {
   const n: { -readonly [K in keyof Notify]: Notify[K] } = {
     subscriptionId: t.id,
     resource,
@@ -42,6 +50,7 @@ export function buildNotify(ctx: EventContext, resource: string, event: string, 
     subscriptionState: subscriptionState(ctx, state, t.expiresAt),
     dialogHeaders: t.headers,
     terminal: state.state === 'terminated',
+    fullState,
   };
   if (t.destination) n.destination = t.destination;
   if (body) n.body = body;
@@ -49,6 +58,6 @@ export function buildNotify(ctx: EventContext, resource: string, event: string, 
 }
 
 /** A NOTIFY for a full subscription record (single-watcher events: subscribe, refresh, expiry). */
-export function notifySubscription(ctx: EventContext, sub: SubscriptionRecord, state: NotifyState, body: NotifyBody | undefined): Notify {
-  return buildNotify(ctx, sub.resource, sub.event, targetOf(sub), state, body);
+export function notifySubscription(ctx: EventContext, sub: SubscriptionRecord, state: NotifyState, body: NotifyBody | undefined, fullState = true): Notify {
+  return buildNotify(ctx, sub.resource, sub.event, targetOf(sub), state, body, fullState);
 }

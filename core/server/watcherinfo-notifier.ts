@@ -61,7 +61,7 @@ export function sendWatcherInfo(
     const text = pkg.render(ctx.resource, watchers, version, partial === undefined);
     body = { contentType: pkg.notifyContentType, text };
   }
-  ctx.notifies.push(notifySubscription(ctx, updated, state, body));
+  ctx.notifies.push(notifySubscription(ctx, updated, state, body, partial === undefined || sub.status !== 'active'));
   if (state.state !== 'terminated') ctx.store.putSubscription(updated, sub);
   return updated;
 }

@@ -24,6 +24,18 @@ export interface Settings {
   readonly dedupeSeconds: number;
   /** Presence Server protocol settings (expiry policies, limits, contact, node id). */
   readonly presence: DeepPartial<PresenceConfig>;
+  /** How NOTIFYs leave: as SIP relayed by Kamailio (default, fastest) or through tm.t_uac_wait. */
+  readonly delivery: {
+    readonly mode: 'sip' | 'rpc';
+    /** Kamailio's SIP socket the NOTIFYs are sent to (mode sip). */
+    readonly proxy: { readonly host: string; readonly port: number; readonly transport: 'udp' | 'tcp' };
+    /** presenced's own SIP socket (mode sip); Kamailio's relay route only accepts NOTIFYs from it. */
+    readonly local: { readonly host: string; readonly port: number };
+    /** Kamailio jsonrpcs URL (mode rpc). */
+    readonly rpcUrl: string;
+  };
+  /** Start a local Kamailio with the example config (the standalone presence server of `npm start`). */
+  readonly localKamailio: boolean;
 }
 
 export function defaultSettings(): Settings {
@@ -37,6 +49,13 @@ export function defaultSettings(): Settings {
     retryAfterSeconds: 5,
     dedupeSeconds: 32,
     presence: {},
+    delivery: {
+      mode: 'sip',
+      proxy: { host: '127.0.0.1', port: 5060, transport: 'udp' },
+      local: { host: '127.0.0.1', port: 5070 },
+      rpcUrl: 'http://127.0.0.1:5060/RPC',
+    },
+    localKamailio: false,
   };
 }
 
@@ -68,6 +87,8 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
   const rpcPort = int(env, 'PRESENCED_RPC_PORT', problems);
   const mapSizeMb = int(env, 'PRESENCED_MAP_SIZE_MB', problems);
   const durabilityEnv = env.PRESENCED_DURABILITY;
+  const proxyPort = int(env, 'PRESENCED_PROXY_PORT', problems);
+  const sipPort = int(env, 'PRESENCED_SIP_PORT', problems);
   const settings: Settings = {
     ...base,
     ...file,
@@ -76,6 +97,14 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
     durability: (durabilityEnv as Settings['durability'] | undefined) ?? file.durability ?? base.durability,
     rpc: { ...base.rpc, ...file.rpc, ...(env.PRESENCED_RPC_HOST ? { host: env.PRESENCED_RPC_HOST } : {}), ...(rpcPort !== undefined ? { port: rpcPort } : {}) },
     pool: { ...base.pool, ...file.pool, ...(threads !== undefined ? { threads } : {}) },
+    delivery: {
+      ...base.delivery,
+      ...file.delivery,
+      ...(env.PRESENCED_DELIVERY ? { mode: env.PRESENCED_DELIVERY as 'sip' | 'rpc' } : {}),
+      proxy: { ...base.delivery.proxy, ...file.delivery?.proxy, ...(proxyPort !== undefined ? { port: proxyPort } : {}) },
+      local: { ...base.delivery.local, ...file.delivery?.local, ...(sipPort !== undefined ? { port: sipPort } : {}) },
+    },
+    localKamailio: env.PRESENCED_LOCAL_KAMAILIO === '1' || (file.localKamailio ?? base.localKamailio),
     presence: {
       ...file.presence,
       ...(env.PRESENCED_NODE_ID ? { nodeId: env.PRESENCED_NODE_ID } : {}),
@@ -85,6 +114,8 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
   if (settings.durability !== 'sync' && settings.durability !== 'none') problems.push(`durability must be "sync" or "none"`);
   if (!(settings.pool.threads >= 1 && settings.pool.threads <= 256)) problems.push('pool.threads must be between 1 and 256');
   if (!(settings.rpc.port > 0 && settings.rpc.port < 65536)) problems.push('rpc.port must be a TCP port');
+  if (settings.delivery.mode !== 'sip' && settings.delivery.mode !== 'rpc') problems.push('delivery.mode must be "sip" or "rpc"');
+  if (settings.delivery.proxy.transport !== 'udp' && settings.delivery.proxy.transport !== 'tcp') problems.push('delivery.proxy.transport must be "udp" or "tcp"');
   const presence = resolveConfig(settings.presence);
   if (!presence.ok) problems.push(...presence.problems.map((p) => `presence.${p}`));
   if (problems.length > 0 || !presence.ok) return { ok: false, problems };

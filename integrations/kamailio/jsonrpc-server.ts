@@ -85,6 +85,14 @@ export interface KamailioJsonRpcServerOptions {
   readonly mappingLimits?: MappingLimits;
   /** Called after each answered request, e.g. to send its NOTIFYs after the reply. */
   readonly onResult?: (outcome: RequestOutcome) => void;
+  /**
+   * Extra members for a successful result object (e.g. the `replied` token
+   * that makes the config notify us once the reply has left). Values must be
+   * plain tokens: they are read with jansson_get in the config.
+   */
+  readonly resultExtras?: (request: SipRequest, result: HandleResult) => Readonly<Record<string, string>> | undefined;
+  /** JSON-RPC notifications (no id) Kamailio sends, e.g. `presenced.replied`. */
+  readonly onNotification?: (method: string, params: unknown) => void;
   readonly logger?: ServerLogger;
 }
 
@@ -99,6 +107,7 @@ export interface KamailioJsonRpcServerStats {
   oversize: number;
   framingErrors: number;
   notificationsIgnored: number;
+  notifications: number;
 }
 
 type JsonRpcId = number | string | null;
@@ -124,6 +133,7 @@ export class KamailioJsonRpcServer {
     oversize: 0,
     framingErrors: 0,
     notificationsIgnored: 0,
+    notifications: 0,
   };
 
   private readonly engine: PresenceEngine;
@@ -134,6 +144,8 @@ export class KamailioJsonRpcServer {
   private readonly retryAfter: number;
   private readonly limits: MappingLimits;
   private readonly onResult: ((outcome: RequestOutcome) => void) | undefined;
+  private readonly resultExtras: KamailioJsonRpcServerOptions['resultExtras'];
+  private readonly onNotification: KamailioJsonRpcServerOptions['onNotification'];
   private readonly log: ServerLogger;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
@@ -148,6 +160,8 @@ export class KamailioJsonRpcServer {
     this.retryAfter = positiveInt(options.retryAfterSeconds, 5, 'retryAfterSeconds');
     this.limits = options.mappingLimits ?? defaultMappingLimits;
     this.onResult = options.onResult;
+    this.resultExtras = options.resultExtras;
+    this.onNotification = options.onNotification;
     this.log = options.logger ?? defaultLogger;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.log.warn(`server error: ${err.message}`));
@@ -265,8 +279,18 @@ export class KamailioJsonRpcServer {
       return;
     }
     if (!hasId) {
-      // A notification: nobody waits for an answer, and a presence request
-      // whose reply cannot be delivered must not change state.
+      // A notification: nobody waits for an answer. Presence requests never
+      // come as notifications (a request whose reply cannot be delivered must
+      // not change state); other methods go to onNotification.
+      if (req['method'] !== PRESENCED_METHOD && this.onNotification !== undefined) {
+        this.stats.notifications++;
+        try {
+          this.onNotification(req['method'], req['params']);
+        } catch (err) {
+          this.log.warn(`onNotification failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        return;
+      }
       this.stats.notificationsIgnored++;
       return;
     }
@@ -329,7 +353,9 @@ export class KamailioJsonRpcServer {
       const reply = result.reply === undefined ? undefined : toKamailioReply(result.reply);
       if (reply?.ok === true) {
         this.stats.results++;
-        const delivered = this.send(conn, { jsonrpc: '2.0', id, result: reply.value });
+        const extras = this.resultExtras?.(request, result);
+        const body = extras === undefined ? reply.value : { ...reply.value, ...extras };
+        const delivered = this.send(conn, { jsonrpc: '2.0', id, result: body });
         this.notifyOutcome({ request, result, reply: reply.value, delivered });
         return;
       }

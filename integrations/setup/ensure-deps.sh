@@ -9,7 +9,13 @@ cd "$(dirname "$0")/../.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
-  npm ci --no-audit --no-fund
+  # `npm ci` refuses a lockfile that lacks optional platform packages a
+  # registry mirror does not carry (seen here: msgpackr-extract's darwin/win32
+  # builds); `npm install` still installs the locked versions.
+  if ! npm ci --no-audit --no-fund; then
+    echo "npm ci refused the lockfile; falling back to npm install (same locked versions)" >&2
+    npm install --no-audit --no-fund
+  fi
 fi
 
 if [ "${PRESENCED_SKIP_APT:-0}" != "1" ]; then

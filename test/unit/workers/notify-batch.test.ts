@@ -25,8 +25,9 @@ function notify(i: number, o: Partial<Notify> = {}): Notify {
     dialogHeaders: `From: <${ALICE}>;tag=ps${i}\r\nTo: <sip:watcher${i}@example.com>;tag=wf${i}\r\nCall-ID: c${i}@192.0.2.20\r\nContact: <sip:192.0.2.1:5060>\r\nEvent: presence\r\n`,
     body: BODY,
     terminal: false,
+    fullState: true,
     ...o,
-  };
+  } as Notify;
 }
 
 describe('packNotifies / unpackNotifies', () => {

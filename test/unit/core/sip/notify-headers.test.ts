@@ -74,6 +74,7 @@ describe('notifyHeaders', () => {
       subscriptionState: 'active;expires=3599',
       dialogHeaders: renderDialogHeaders(FIELDS),
       terminal: false,
+      fullState: true,
     };
     expect(notifyHeaders(n)).toEqual({ ...FIELDS, cseq: 42, subscriptionState: 'active;expires=3599' });
   });
