@@ -13,6 +13,8 @@ export type OutcomeClass = 'success' | 'retry' | 'terminate';
 /** Classify a NOTIFY final response. */
 export function classifyNotifyStatus(status: number): OutcomeClass {
   if (status >= 200 && status < 300) return 'success';
+  // 513 Message Too Large will not get smaller by retrying.
+  if (status === 513) return 'terminate';
   if (status === 408 || status === 480 || status === 491 || (status >= 500 && status < 600)) return 'retry';
   return 'terminate';
 }

@@ -4,18 +4,20 @@
  * the delivery layer, and their final responses go back to the core.
  *
  * The NOTIFY that follows a SUBSCRIBE must reach the watcher after the 2xx
- * (RFC 6665 allows otherwise, strict phones drop the dialog). The JSON-RPC
- * result for such a request carries a `replied` token; the config's result
- * route sends the reply with t_reply() and then the notification
- * `presenced.replied {token}`; only then are the request's NOTIFYs released.
- * Causality proves the order: the notification is sent after the reply was
- * written to the wire, and the NOTIFY reaches Kamailio after the notification
- * reached presenced. If the notification never comes (an older config, a
- * lost connection) the NOTIFYs are released after `repliedTimeoutMs`.
+ * (RFC 6665 allows otherwise; strict phones drop the dialog, and on loopback
+ * up to half of new subscriptions saw the NOTIFY first). That NOTIFY travels
+ * in the JSON-RPC result; the config's result route calls t_reply() and then
+ * t_uac_send() for it, in the same process, so the 2xx is written first.
+ * Kamailio reports the watcher's final response with the notification
+ * `presenced.notify-result {callId, cseq, code}` from
+ * event_route[tm:local-response]; until then the delivery layer holds that
+ * dialog's later NOTIFYs, so they cannot overtake it.
  */
 import type { HandleResult, Notify, NotifyOutcome, SipRequest } from '../../core/contract.js';
+import { parseDialogHeaders } from '../../core/sip/notify-headers.js';
 import { KamailioJsonRpcServer, type PresenceEngine, type RequestOutcome } from './jsonrpc-server.js';
 import { NotifyDelivery, type NotifyDeliveryOptions, DEFAULT_DELIVERY_OPTIONS } from './delivery/notify-delivery.js';
+import { subscriberNotify, tUacSendParams } from './initial-notify.js';
 import type { NotifyTransport } from './delivery/notify-transport.js';
 
 export interface FrontEngine extends PresenceEngine {
@@ -28,41 +30,38 @@ export interface KamailioFrontOptions {
   readonly transport: NotifyTransport;
   readonly rpc: { readonly host: string; readonly port: number };
   readonly delivery?: NotifyDeliveryOptions;
-  /** Longest wait for `presenced.replied` before a SUBSCRIBE's NOTIFYs are sent anyway. */
-  readonly repliedTimeoutMs?: number;
-  /** Most SUBSCRIBE results held at once waiting for `presenced.replied`. */
-  readonly maxHeld?: number;
+  /** Longest wait for Kamailio's report of the final response to a NOTIFY it sent for us. */
+  readonly externalTimeoutMs?: number;
   readonly log?: (message: string) => void;
 }
 
-interface Held {
-  readonly notifies: readonly Notify[];
+interface External {
+  readonly notify: Notify;
   readonly timer: NodeJS.Timeout;
 }
 
 export interface FrontStats {
-  held: number;
-  repliedOnTime: number;
-  repliedFallback: number;
-  repliedUnknown: number;
+  /** NOTIFYs sent by Kamailio after a SUBSCRIBE's 2xx, awaiting their final response. */
+  external: number;
+  externalResults: number;
+  externalTimeouts: number;
+  unknownResults: number;
   undeliveredReplies: number;
 }
 
 export class KamailioFront {
   readonly server: KamailioJsonRpcServer;
   readonly delivery: NotifyDelivery;
-  readonly stats: FrontStats = { held: 0, repliedOnTime: 0, repliedFallback: 0, repliedUnknown: 0, undeliveredReplies: 0 };
-  private readonly held = new Map<string, Held>();
-  /** Token given to a result in `extras`, looked up again in `onResult` (same result object). */
-  private readonly tokens = new WeakMap<HandleResult, string>();
-  private nextToken = 0;
-  private readonly repliedTimeoutMs: number;
-  private readonly maxHeld: number;
+  readonly stats: FrontStats = { external: 0, externalResults: 0, externalTimeouts: 0, unknownResults: 0, undeliveredReplies: 0 };
+  /** NOTIFY handed to Kamailio inside a result, per result object. */
+  private readonly handedOver = new WeakMap<HandleResult, Notify>();
+  /** By `callId CSeq`: NOTIFYs Kamailio sent for us, awaiting `presenced.notify-result`. */
+  private readonly external = new Map<string, External>();
+  private readonly externalTimeoutMs: number;
   private port = 0;
 
   constructor(private readonly options: KamailioFrontOptions) {
-    this.repliedTimeoutMs = options.repliedTimeoutMs ?? 2_000;
-    this.maxHeld = options.maxHeld ?? 100_000;
+    this.externalTimeoutMs = options.externalTimeoutMs ?? 40_000;
     const engine = options.engine;
     this.delivery = new NotifyDelivery(options.transport, engine, options.delivery ?? DEFAULT_DELIVERY_OPTIONS);
     engine.onNotifies = (ns) => this.delivery.deliver(ns);
@@ -81,55 +80,61 @@ export class KamailioFront {
     return this.port;
   }
 
-  /** A SUBSCRIBE accepted with NOTIFYs to send gets a token; everything else is sent at once. */
+  /** An accepted SUBSCRIBE: its own NOTIFY goes into the result for the config to send after t_reply(). */
   private extras(request: SipRequest, result: HandleResult): Record<string, string> | undefined {
-    if (!mustFollowReply(request, result)) return undefined;
-    if (this.held.size >= this.maxHeld) return undefined; // degrade to immediate sending
-    this.nextToken = (this.nextToken + 1) % Number.MAX_SAFE_INTEGER;
-    const token = `r${this.nextToken.toString(36)}`;
-    this.tokens.set(result, token);
-    return { replied: token };
+    const status = result.reply?.status ?? 0;
+    if (request.method.toUpperCase() !== 'SUBSCRIBE' || status < 200 || status >= 300) return undefined;
+    const own = subscriberNotify(result.notifies, request.callId);
+    if (!own) return undefined;
+    const params = tUacSendParams(own);
+    if (!params) return undefined; // sent by presenced instead
+    this.handedOver.set(result, own);
+    return { ...params };
   }
 
   private onResult(outcome: RequestOutcome): void {
     const { result, delivered } = outcome;
-    const token = this.tokens.get(result);
-    this.tokens.delete(result);
+    const own = this.handedOver.get(result);
+    this.handedOver.delete(result);
     if (!delivered) {
       // Kamailio has already answered 503 on its own: do not notify a watcher that saw a failure.
       this.stats.undeliveredReplies++;
       return;
     }
     const notifies = result.notifies;
-    if (notifies.length === 0) return;
-    if (token === undefined) {
-      this.delivery.deliver(notifies);
-      return;
+    if (own) {
+      this.delivery.holdExternal(own);
+      const key = externalKey(parseDialogHeaders(own.dialogHeaders).callId, own.cseq);
+      const timer = setTimeout(() => {
+        if (this.external.delete(key)) {
+          this.stats.externalTimeouts++;
+          this.stats.external = this.external.size;
+          this.delivery.externalSettled(own, undefined);
+        }
+      }, this.externalTimeoutMs);
+      timer.unref?.();
+      this.external.set(key, { notify: own, timer });
+      this.stats.external = this.external.size;
     }
-    const timer = setTimeout(() => {
-      if (this.release(token)) this.stats.repliedFallback++;
-    }, this.repliedTimeoutMs);
-    timer.unref?.();
-    this.held.set(token, { notifies, timer });
-    this.stats.held = this.held.size;
+    const rest = own ? notifies.filter((n) => n !== own) : notifies;
+    if (rest.length > 0) this.delivery.deliver(rest);
   }
 
   private onNotification(method: string, params: unknown): void {
-    if (method !== 'presenced.replied') return;
-    const token = typeof params === 'object' && params !== null ? (params as { token?: unknown }).token : undefined;
-    if (typeof token !== 'string') return;
-    if (this.release(token)) this.stats.repliedOnTime++;
-    else this.stats.repliedUnknown++;
-  }
-
-  private release(token: string): boolean {
-    const h = this.held.get(token);
-    if (!h) return false;
-    this.held.delete(token);
-    clearTimeout(h.timer);
-    this.stats.held = this.held.size;
-    this.delivery.deliver(h.notifies);
-    return true;
+    if (method !== 'presenced.notify-result' || typeof params !== 'object' || params === null) return;
+    const p = params as { callId?: unknown; cseq?: unknown; code?: unknown };
+    if (typeof p.callId !== 'string' || typeof p.cseq !== 'number' || typeof p.code !== 'number') return;
+    const key = externalKey(p.callId, p.cseq);
+    const e = this.external.get(key);
+    if (!e) {
+      this.stats.unknownResults++; // e.g. responses to NOTIFYs sent with tm.t_uac_wait in RPC mode
+      return;
+    }
+    this.external.delete(key);
+    clearTimeout(e.timer);
+    this.stats.externalResults++;
+    this.stats.external = this.external.size;
+    this.delivery.externalSettled(e.notify, p.code);
   }
 
   get rpcPort(): number {
@@ -138,18 +143,12 @@ export class KamailioFront {
 
   async close(): Promise<void> {
     await this.server.close();
-    for (const token of [...this.held.keys()]) this.release(token);
+    for (const e of this.external.values()) clearTimeout(e.timer);
+    this.external.clear();
     await this.delivery.close();
   }
 }
 
-/** NOTIFYs of an accepted SUBSCRIBE must follow its 2xx on the wire. */
-function mustFollowReply(request: SipRequest, result: HandleResult): boolean {
-  const status = result.reply?.status ?? 0;
-  return request.method.toUpperCase() === 'SUBSCRIBE' && status >= 200 && status < 300 && notifyCount(result) > 0;
-}
-
-function notifyCount(result: HandleResult): number {
-  const n = (result as HandleResult & { notifyCount?: number }).notifyCount;
-  return n ?? result.notifies.length;
+function externalKey(callId: string, cseq: number): string {
+  return `${callId}\n${cseq}`;
 }

@@ -57,6 +57,8 @@ export interface DeliveryStats {
 interface DialogQueue {
   readonly pending: Notify[];
   inFlight: boolean;
+  /** NOTIFYs of this dialog travelling another way (Kamailio's result route). */
+  external: number;
   /** A terminal NOTIFY was queued: later ones are meaningless. */
   ended: boolean;
 }
@@ -112,7 +114,7 @@ export class NotifyDelivery {
   private enqueue(n: Notify): void {
     let q = this.dialogs.get(n.subscriptionId);
     if (!q) {
-      q = { pending: [], inFlight: false, ended: false };
+      q = { pending: [], inFlight: false, external: 0, ended: false };
       this.dialogs.set(n.subscriptionId, q);
     }
     if (q.ended) {
@@ -128,7 +130,7 @@ export class NotifyDelivery {
     q.pending.push(n);
     this.queued++;
     if (n.terminal) q.ended = true;
-    if (!q.inFlight) this.ready.add(n.subscriptionId);
+    if (!q.inFlight && q.external === 0) this.ready.add(n.subscriptionId);
     if (this.queued > this.options.maxQueued) this.shed();
   }
 
@@ -187,10 +189,46 @@ export class NotifyDelivery {
     this.stats.responses[cls] = (this.stats.responses[cls] ?? 0) + 1;
     this.onResponse?.(n, r.status);
     this.report(n, r.status, r.retryAfter);
+    this.afterSettle(id, q);
+  }
+
+  private afterSettle(id: string, q: DialogQueue): void {
+    if (q.inFlight || q.external > 0) return;
     if (q.pending.length > 0) this.ready.add(id);
     else this.dialogs.delete(id);
     this.pump();
     if (this.inFlight === 0 && this.ready.size === 0) this.wakeIdle();
+  }
+
+  /**
+   * A NOTIFY of this dialog is being sent another way (Kamailio's result
+   * route sends the NOTIFY that must follow a SUBSCRIBE's 2xx): later
+   * NOTIFYs of the dialog wait until `externalSettled`.
+   */
+  holdExternal(n: Notify): void {
+    let q = this.dialogs.get(n.subscriptionId);
+    if (!q) {
+      q = { pending: [], inFlight: false, external: 0, ended: false };
+      this.dialogs.set(n.subscriptionId, q);
+    }
+    q.external++;
+    if (n.terminal) q.ended = true;
+    this.ready.delete(n.subscriptionId);
+    this.refreshGauges();
+  }
+
+  /** The final response of an external NOTIFY (undefined: none arrived in time). */
+  externalSettled(n: Notify, status: number | undefined): void {
+    const q = this.dialogs.get(n.subscriptionId);
+    if (q && q.external > 0) q.external--;
+    if (status !== undefined) {
+      this.stats.delivered++;
+      const cls = `${Math.floor(status / 100)}xx`;
+      this.stats.responses[cls] = (this.stats.responses[cls] ?? 0) + 1;
+      this.onResponse?.(n, status);
+      this.report(n, status, undefined);
+    }
+    if (q) this.afterSettle(n.subscriptionId, q);
   }
 
   private report(n: Notify, status: number, retryAfter: number | undefined): void {

@@ -39,6 +39,7 @@ describe('classifyNotifyStatus', () => {
     [500, 'retry'],
     [503, 'retry'],
     [504, 'retry'],
+    [513, 'terminate'],
     [599, 'retry'],
     [600, 'terminate'],
     [603, 'terminate'],
