@@ -98,6 +98,7 @@ describe('buildNotify', () => {
       dialogHeaders: t.headers,
       body: BODY,
       terminal: false,
+      fullState: true,
     });
     expect(n.body).toBe(BODY);
   });
@@ -160,5 +161,20 @@ describe('notifySubscription', () => {
     expect(n).toMatchObject({ subscriptionId: s.id, resource: ALICE, event: 'presence', cseq: 2, terminal: true, subscriptionState: 'terminated;reason=timeout' });
     expect(n.destination).toEqual({ transport: 'tcp', address: '198.51.100.7', port: 5060 });
     expect(parseDialogHeaders(n.dialogHeaders).event).toBe('presence;id=7');
+  });
+});
+
+describe('fullState', () => {
+  it('is false only for partial watcher-information documents', async () => {
+    const { CoreHarness } = await import('../../../support/core-harness.js');
+    const { subscribe } = await import('../../../support/sip-requests.js');
+    const h = new CoreHarness();
+    const owner = h.send(subscribe({ watcher: 'sip:alice@example.com', resource: 'sip:alice@example.com', event: 'presence.winfo' }));
+    expect(owner.notifies[0]?.fullState).toBe(true);
+    const bob = h.send(subscribe({ watcher: 'sip:bob@example.com', resource: 'sip:alice@example.com' }));
+    const presence = bob.notifies.find((n) => n.event === 'presence');
+    const partial = bob.notifies.find((n) => n.event === 'presence.winfo');
+    expect(presence?.fullState).toBe(true);
+    expect(partial?.fullState).toBe(false);
   });
 });
