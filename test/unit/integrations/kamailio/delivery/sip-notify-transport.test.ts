@@ -283,7 +283,8 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
 
   it('silence: Timer F resolves 408 while the link stays up', async () => {
     const p = await FakeProxy.start(proto);
-    const { t } = await transport(p);
+    // A slow keepalive: under CPU load a 100 ms probe could be missed and flip the link down mid-test.
+    const { t } = await transport(p, { keepalive: { intervalMs: 1000, failuresBeforeDown: 5 } });
     p.notifyScript = () => undefined;
     const started = Date.now();
     expect(await t.send(notify())).toEqual({ kind: 'response', status: 408 });
