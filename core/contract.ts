@@ -7,6 +7,8 @@
  * by structured clone without losing anything (no classes, no functions).
  */
 
+import type { CoreMetrics } from './core-metrics.js';
+
 /** Transport protocols a SIP hop may use (RFC 3261 §18, RFC 7118). */
 export type Transport = 'udp' | 'tcp' | 'tls' | 'sctp' | 'ws' | 'wss';
 
@@ -156,6 +158,8 @@ export interface HandleResult {
   readonly reply?: SipReply;
   /** NOTIFYs to send, in order, after the reply. */
   readonly notifies: readonly Notify[];
+  /** What the event did, for metrics (fronts ignore it). */
+  readonly metrics?: CoreMetrics;
 }
 
 /** The final response a front received for a NOTIFY (RFC 6665 §4.1.3). */

@@ -12,17 +12,37 @@ import { packNotifies } from './notify-batch.js';
 import { RandomIds } from './random-ids.js';
 import { TargetCache } from '../core/store/target-cache.js';
 import { LmdbStore, LmdbTaskKv } from './store/lmdb-store.js';
-import type { PoolResult, PoolTask, WorkerInit } from './tasks.js';
+import type { PoolResult, PoolTask, WorkerInit, WorkerMetrics } from './tasks.js';
+import { takeCensus } from '../core/store/census.js';
 
 const init = workerData as WorkerInit;
 const store = LmdbStore.open(init.store);
+const targetCache = new TargetCache(init.targetCacheSize);
 const server = new PresenceServer({
   config: init.config,
   ids: new RandomIds(init.config.nodeId),
-  targetCache: new TargetCache(init.targetCacheSize),
+  targetCache,
 });
+let reportedHits = 0;
+let reportedMisses = 0;
+
+/** Counters of this task: the core's, plus the cache counters since the last report. */
+function workerMetrics(core: HandleResult['metrics']): WorkerMetrics {
+  const m: WorkerMetrics = {
+    ...(core ? { core } : {}),
+    targetCacheHits: targetCache.hits - reportedHits,
+    targetCacheMisses: targetCache.misses - reportedMisses,
+  };
+  reportedHits = targetCache.hits;
+  reportedMisses = targetCache.misses;
+  return m;
+}
 
 export default async function runTask(task: PoolTask): Promise<PoolResult> {
+  if (task.kind === 'census') {
+    store.refresh();
+    return { ok: true, value: { notifies: { count: 0, buffer: null }, census: takeCensus(store) } };
+  }
   const started = performance.now();
   let result: HandleResult;
   let kv: LmdbTaskKv;
@@ -57,7 +77,7 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
   const committed = performance.now();
   const out: PoolResult = {
     ok: true,
-    value: reply ? { reply, notifies } : { notifies },
+    value: reply ? { reply, notifies, metrics: workerMetrics(result.metrics) } : { notifies, metrics: workerMetrics(result.metrics) },
     timing: { computeMs: computed - started, commitMs: committed - computed, writes: kv.pending },
   };
   if (!notifies.buffer) return out;

@@ -19,6 +19,7 @@ import { RandomIds } from './random-ids.js';
 import type { ServiceOptions } from './service-options.js';
 import { LmdbStore } from './store/lmdb-store.js';
 import { unpackNotifies } from './notify-batch.js';
+import type { Census } from '../core/store/census.js';
 import type { PackedResult, PoolResult, PoolTask, WorkerInit } from './tasks.js';
 
 /** Path of the compiled worker entry, also when this module runs from TypeScript sources (tests). */
@@ -69,8 +70,12 @@ export class PresenceService {
   private deduplicated = 0;
   private sweeps = 0;
   private readonly timing: TaskTimingTotals = { tasks: 0, computeMs: 0, commitMs: 0, writes: 0, notifies: 0 };
-  /** Observer of every task's timing (metrics). */
-  onTaskTiming: ((t: NonNullable<PoolResult['timing']>, kind: PoolTask['kind']) => void) | undefined;
+  /** Observer of every task result, exactly once, also when the caller timed out (metrics). */
+  onTaskResult: ((r: PoolResult, task: PoolTask) => void) | undefined;
+  /** Observer of the time each task waited in its lane and the pool queue (metrics). */
+  onTaskWait: ((ms: number, task: PoolTask) => void) | undefined;
+  /** Store census taken at start, before any traffic (starting values of the state gauges). */
+  census: Census | undefined;
 
   private constructor(
     readonly options: ServiceOptions,
@@ -89,14 +94,15 @@ export class PresenceService {
           t.commitMs += r.timing.commitMs;
           t.writes += r.timing.writes;
           if (r.ok) t.notifies += r.value.notifies.count;
-          this.onTaskTiming?.(r.timing, task.kind);
         }
+        this.onTaskResult?.(r, task);
         return r;
       },
     };
     this.dispatcher = new Dispatcher(runner, { maxPending: options.pool.maxPending, taskTimeoutMs: options.pool.taskTimeoutMs });
     // A request answered 503 (timeout) whose task still committed: its NOTIFYs still go out.
     this.dispatcher.onLateResult = (r) => this.emit(r);
+    this.dispatcher.onWait = (ms, task) => this.onTaskWait?.(ms, task);
   }
 
   static async start(options: ServiceOptions): Promise<PresenceService> {
@@ -117,6 +123,9 @@ export class PresenceService {
     const service = new PresenceService(options, pool, store, local);
     // Warm up every worker (opens its LMDB handle) before taking traffic.
     await Promise.all(Array.from({ length: options.pool.threads }, () => pool.run({ kind: 'timers', resource: '', timers: [] } satisfies PoolTask)));
+    // Count the store once, before any traffic: the state gauges start exact.
+    const census = (await pool.run({ kind: 'census' } satisfies PoolTask)) as PoolResult;
+    if (census.ok && census.value.census) service.census = census.value.census;
     service.startSweeper();
     return service;
   }

@@ -25,6 +25,7 @@ export function recompose(ctx: EventContext, pkg: StatePackage): StateRecord | u
   }
   const doc = live.length === 0 ? pkg.neutral(ctx.resource) : pkg.aggregate(ctx.resource, live);
   const body = pkg.render(doc, { handling: 'allow', view: FULL_VIEW });
+  ctx.metrics.rendered++;
   if (prev && prev.body === body) return undefined;
   const state: StateRecord = { version: (prev?.version ?? 0) + 1, doc, body, updatedAt: ctx.now };
   ctx.store.putState(ctx.resource, pkg.name, state);

@@ -4,6 +4,7 @@
  * render cache and the watcher changes to report in watcher information.
  */
 import type { Notify, NotifyBody } from '../contract.js';
+import { emptyCoreMetrics, type CoreMetrics } from '../core-metrics.js';
 import type { WatcherEntry } from '../packages/event-package.js';
 import type { KvStore } from '../store/kv.js';
 import { PresenceStore } from '../store/presence-store.js';
@@ -19,6 +20,8 @@ export interface WatcherChange {
 export class EventContext {
   readonly store: PresenceStore;
   readonly notifies: Notify[] = [];
+  /** What this event did (returned with its result for metrics). */
+  readonly metrics: CoreMetrics = emptyCoreMetrics();
   /** Watcher changes per watched event package, reported to `*.winfo` subscribers at the end. */
   readonly watcherChanges = new Map<string, WatcherChange[]>();
   private seq: number | undefined;
@@ -32,7 +35,7 @@ export class EventContext {
     /** Milliseconds since the epoch, read once per event. */
     readonly now: number,
   ) {
-    this.store = new PresenceStore(kv, () => deps.ids.newId());
+    this.store = new PresenceStore(kv, () => deps.ids.newId(), this.metrics);
   }
 
   /**

@@ -30,6 +30,7 @@ export function handleNotifyOutcome(ctx: EventContext, outcome: NotifyOutcome): 
     return;
   }
   if (kind === 'terminate') {
+    ctx.metrics.rejectedByWatcher++;
     ctx.store.removeSubscription(sub);
     ctx.watcherChanged({ sub, status: 'terminated', event: 'timeout' });
     return;
@@ -37,6 +38,7 @@ export function handleNotifyOutcome(ctx: EventContext, outcome: NotifyOutcome): 
   const policy = ctx.deps.config.notifyRetry;
   const failures = sub.failures + 1;
   if (failures > policy.maxRetries) {
+    ctx.metrics.giveups++;
     ctx.store.removeSubscription(sub);
     ctx.watcherChanged({ sub, status: 'terminated', event: 'giveup' });
     return;
@@ -48,5 +50,6 @@ export function handleNotifyOutcome(ctx: EventContext, outcome: NotifyOutcome): 
   const backoff = policy.backoffSeconds[Math.min(failures - 1, policy.backoffSeconds.length - 1)] ?? 1;
   const delay = Math.max(backoff, outcome.retryAfter ?? 0);
   const retryAt = Math.min(ctx.now + delay * 1000, sub.expiresAt);
+  ctx.metrics.retries++;
   ctx.store.putSubscription({ ...sub, failures, retryAt }, sub);
 }

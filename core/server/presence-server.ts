@@ -132,7 +132,8 @@ export class PresenceServer {
       result = fail('method-not-allowed', `${req.method} is not handled here`, [{ name: 'Allow', value: ALLOW }]);
     }
     if (!result.ok || !ctx) return { reply: errorReply(result.ok ? { code: 'internal' } : result.error), notifies: [] };
-    return { reply: result.value, notifies: this.finish(ctx, overlay, kv) };
+    const notifies = this.finish(ctx, overlay, kv);
+    return { reply: result.value, notifies, metrics: ctx.metrics };
   }
 
   /** Process due timers of one resource (from the expiry sweep). */
@@ -140,7 +141,8 @@ export class PresenceServer {
     const overlay = new WriteOverlay(kv);
     const ctx = new EventContext(this.deps, overlay, resource, now);
     runTimers(ctx, timers);
-    return { notifies: this.finish(ctx, overlay, kv) };
+    const notifies = this.finish(ctx, overlay, kv);
+    return { notifies, metrics: ctx.metrics };
   }
 
   /** Apply the final responses of NOTIFYs of one resource, in order. */
@@ -148,7 +150,8 @@ export class PresenceServer {
     const overlay = new WriteOverlay(kv);
     const ctx = new EventContext(this.deps, overlay, resource, now);
     for (const o of outcomes) if (o.resource === resource) handleNotifyOutcome(ctx, o);
-    return { notifies: this.finish(ctx, overlay, kv) };
+    const notifies = this.finish(ctx, overlay, kv);
+    return { notifies, metrics: ctx.metrics };
   }
 
   private finish(ctx: EventContext, overlay: WriteOverlay, kv: KvStore): EventContext['notifies'] {

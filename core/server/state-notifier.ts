@@ -29,16 +29,18 @@ export function stateBody(
   if (sub.status === 'pending') return undefined;
   const current = state === undefined ? ctx.store.state(ctx.resource, pkg.name) : state ?? undefined;
   if (sub.handling === 'polite-block' || !current) {
-    return ctx.body(`${pkg.name}\u0000neutral`, pkg.notifyContentType, () =>
-      pkg.render(pkg.neutral(ctx.resource), { handling: 'allow', view: FULL_VIEW }),
-    );
+    return ctx.body(`${pkg.name}\u0000neutral`, pkg.notifyContentType, () => {
+      ctx.metrics.rendered++;
+      return pkg.render(pkg.neutral(ctx.resource), { handling: 'allow', view: FULL_VIEW });
+    });
   }
   if (sub.view === FULL_VIEW) {
     return ctx.body(`${pkg.name}\u0000${current.version}\u0000${FULL_VIEW}`, pkg.notifyContentType, () => current.body);
   }
-  return ctx.body(`${pkg.name}\u0000${current.version}\u0000${sub.view}`, pkg.notifyContentType, () =>
-    pkg.render(current.doc, decisionOf(sub)),
-  );
+  return ctx.body(`${pkg.name}\u0000${current.version}\u0000${sub.view}`, pkg.notifyContentType, () => {
+    ctx.metrics.rendered++;
+    return pkg.render(current.doc, decisionOf(sub));
+  });
 }
 
 /**

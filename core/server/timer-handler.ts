@@ -22,6 +22,7 @@ export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void 
     if (t.kind === 'publication') {
       const pub = ctx.store.publication(t.resource, t.event, t.id);
       if (pub && pub.expiresAt === t.dueAt) {
+        ctx.metrics.expiredPublications++;
         ctx.store.removePublication(pub);
         recomposeNeeded.add(t.event);
       }
@@ -32,6 +33,7 @@ export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void 
     const pkg = ctx.deps.packages.get(sub.event);
     if (t.kind === 'subscription') {
       if (sub.expiresAt !== t.dueAt) continue;
+      ctx.metrics.expiredSubscriptions++;
       ctx.store.removeSubscription(sub);
       ctx.watcherChanged({ sub, status: 'terminated', event: 'timeout' });
       if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, sub, { state: 'terminated', reason: 'timeout' }, undefined);

@@ -59,6 +59,7 @@ export function sendWatcherInfo(
   if (sub.status === 'active') {
     const watchers = partial ?? currentWatchers(ctx, pkg);
     const text = pkg.render(ctx.resource, watchers, version, partial === undefined);
+    ctx.metrics.rendered++;
     body = { contentType: pkg.notifyContentType, text };
   }
   ctx.notifies.push(notifySubscription(ctx, updated, state, body, partial === undefined || sub.status !== 'active'));

@@ -3,6 +3,7 @@
  * workers, `MemoryKv` in tests). Keeps the secondary indexes (dialogs,
  * timers) and the per-resource counters consistent with the primary records.
  */
+import { addTo, emptyCoreMetrics, type CoreMetrics } from '../core-metrics.js';
 import type { Key, KvReader, KvStore } from './kv.js';
 import {
   targetOf,
@@ -76,17 +77,25 @@ export class PresenceReader {
  */
 export class PresenceStore extends PresenceReader {
   private readonly resources = new Map<string, ResourceRecord>();
+  /** Watcher count of each touched resource when this event first read it. */
+  private readonly watchersBefore = new Map<string, number>();
 
   constructor(
     protected override readonly kv: KvStore,
     /** Source of the unique subscription-set version tokens. */
     private readonly newVersion: () => string = () => '',
+    /** Where the event's domain counters go. */
+    readonly metrics: CoreMetrics = emptyCoreMetrics(),
   ) {
     super(kv);
   }
 
   override resource(resource: string): ResourceRecord {
-    return this.resources.get(resource) ?? super.resource(resource);
+    const cached = this.resources.get(resource);
+    if (cached) return cached;
+    const rec = super.resource(resource);
+    if (!this.watchersBefore.has(resource)) this.watchersBefore.set(resource, watcherTotal(rec));
+    return rec;
   }
 
   putResource(resource: string, rec: ResourceRecord): void {
@@ -104,6 +113,9 @@ export class PresenceStore extends PresenceReader {
   /** Write the resource records touched by this event. */
   flush(): void {
     for (const [resource, rec] of this.resources) {
+      const before = this.watchersBefore.get(resource) ?? 0;
+      const after = watcherTotal(rec);
+      if (before !== after) this.metrics.watcherCounts.push([before, after]);
       // A resource with no publications and no subscriptions is forgotten: no dialog
       // exists whose CSeq could go back, so its event sequence may restart.
       const empty = Object.keys(rec.pubs).length === 0 && Object.keys(rec.subs).length === 0;
@@ -111,6 +123,7 @@ export class PresenceStore extends PresenceReader {
       else this.kv.put('resources', [resource], rec);
     }
     this.resources.clear();
+    this.watchersBefore.clear();
   }
 
   putState(resource: string, event: string, rec: StateRecord): void {
@@ -122,12 +135,14 @@ export class PresenceStore extends PresenceReader {
   }
 
   addPublication(pub: PublicationRecord): void {
+    addTo(this.metrics.publications, pub.event, +1);
     this.kv.put('publications', [pub.resource, pub.event, pub.etag], pub);
     this.setTimer({ dueAt: pub.expiresAt, resource: pub.resource, kind: 'publication', event: pub.event, id: pub.etag });
     this.bumpCount(pub.resource, 'pubs', pub.event, +1);
   }
 
   removePublication(pub: PublicationRecord): void {
+    addTo(this.metrics.publications, pub.event, -1);
     this.kv.remove('publications', [pub.resource, pub.event, pub.etag]);
     this.clearTimer({ dueAt: pub.expiresAt, resource: pub.resource, kind: 'publication', event: pub.event, id: pub.etag });
     this.bumpCount(pub.resource, 'pubs', pub.event, -1);
@@ -135,6 +150,12 @@ export class PresenceStore extends PresenceReader {
 
   /** Insert or update a subscription; `previous` is the stored version when updating. */
   putSubscription(sub: SubscriptionRecord, previous?: SubscriptionRecord): void {
+    if (previous?.status !== sub.status) {
+      if (previous) addTo(this.metrics.subscriptions, `${previous.event} ${previous.status}`, -1);
+      addTo(this.metrics.subscriptions, `${sub.event} ${sub.status}`, +1);
+      if (previous?.status === 'pending') this.bumpCount(sub.resource, 'pending', sub.event, -1);
+      if (sub.status === 'pending') this.bumpCount(sub.resource, 'pending', sub.event, +1);
+    }
     const key = [sub.resource, sub.event, sub.id];
     this.kv.put('subscriptions', key, sub);
     this.kv.put('targets', key, targetOf(sub));
@@ -158,6 +179,8 @@ export class PresenceStore extends PresenceReader {
   }
 
   removeSubscription(sub: SubscriptionRecord): void {
+    addTo(this.metrics.subscriptions, `${sub.event} ${sub.status}`, -1);
+    if (sub.status === 'pending') this.bumpCount(sub.resource, 'pending', sub.event, -1);
     this.kv.remove('subscriptions', [sub.resource, sub.event, sub.id]);
     this.kv.remove('targets', [sub.resource, sub.event, sub.id]);
     this.touchSubs(sub.resource);
@@ -179,14 +202,23 @@ export class PresenceStore extends PresenceReader {
     this.kv.put('timers', timerKey(t), 0);
   }
 
-  private bumpCount(resource: string, field: 'pubs' | 'subs', event: string, delta: number): void {
+  private bumpCount(resource: string, field: 'pubs' | 'subs' | 'pending', event: string, delta: number): void {
     const rec = this.resource(resource);
     const counts = { ...rec[field] };
     const next = (counts[event] ?? 0) + delta;
     if (next > 0) counts[event] = next;
     else delete counts[event];
-    this.putResource(resource, { ...rec, [field]: counts });
+    if (field === 'pending' && Object.keys(counts).length === 0) {
+      const { pending: _p, ...rest } = rec;
+      this.putResource(resource, rest);
+    } else this.putResource(resource, { ...rec, [field]: counts });
   }
+}
+
+function watcherTotal(rec: ResourceRecord): number {
+  let n = 0;
+  for (const v of Object.values(rec.subs)) n += v;
+  return n;
 }
 
 function subTimer(sub: SubscriptionRecord, kind: TimerKind, dueAt: number): TimerRef {

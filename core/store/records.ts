@@ -16,6 +16,8 @@ export interface ResourceRecord {
   /** Live publications and subscriptions per event package (limits, gauges). */
   readonly pubs: Readonly<Record<string, number>>;
   readonly subs: Readonly<Record<string, number>>;
+  /** Of `subs`, those pending authorization (per event package); absent = none. */
+  readonly pending?: Readonly<Record<string, number>>;
   /**
    * Unique token replaced whenever a subscription of this resource is added,
    * changed or removed: validates cached fan-out targets.

@@ -18,6 +18,9 @@ import type { NotifyTransport } from '../kamailio/delivery/notify-transport.js';
 import { RpcNotifyTransport } from '../kamailio/delivery/rpc-notify-transport.js';
 import { SipNotifyTransport } from '../kamailio/delivery/sip-notify-transport.js';
 import { PresenceService } from '../../workers/presence-service.js';
+import { MetricsServer } from '../../monitoring/metrics-server.js';
+import { PresenceMetrics } from '../../monitoring/presence-metrics.js';
+import { wireMetrics } from '../../monitoring/wire-metrics.js';
 import { loadSettings, serviceOptions, type Settings } from './settings.js';
 
 function log(msg: string): void {
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
       'usage: presenced [--config presenced.json] [--local-kamailio]\n' +
         'Environment: PRESENCED_DATA_DIR, PRESENCED_RPC_HOST, PRESENCED_RPC_PORT, PRESENCED_THREADS, PRESENCED_CONTACT,\n' +
         '  PRESENCED_NODE_ID, PRESENCED_DURABILITY, PRESENCED_MAP_SIZE_MB, PRESENCED_DELIVERY (sip|rpc),\n' +
-        '  PRESENCED_PROXY_PORT, PRESENCED_SIP_PORT, PRESENCED_LOCAL_KAMAILIO=1\n',
+        '  PRESENCED_PROXY_PORT, PRESENCED_SIP_PORT, PRESENCED_LOCAL_KAMAILIO=1, PRESENCED_METRICS_HOST, PRESENCED_METRICS_PORT (0 = off)\n',
     );
     return;
   }
@@ -79,8 +82,16 @@ async function main(): Promise<void> {
   const { settings, presence } = loaded;
   const service = await PresenceService.start(serviceOptions(settings, presence));
   service.onError = (code, detail) => log(`error ${code}: ${detail ?? ''}`);
-  const front = new KamailioFront({ engine: service, transport: makeTransport(settings), rpc: settings.rpc, log: (m) => log(m) });
+  const metrics = new PresenceMetrics();
+  const front = new KamailioFront({ engine: service, transport: makeTransport(settings), rpc: settings.rpc, metrics, log: (m) => log(m) });
+  wireMetrics(metrics, service, front);
   const port = await front.start();
+  let metricsServer: MetricsServer | undefined;
+  if (settings.metrics.port > 0) {
+    metricsServer = new MetricsServer(metrics);
+    const mport = await metricsServer.listen(settings.metrics.port, settings.metrics.host);
+    log(`metrics on http://${settings.metrics.host}:${mport}/metrics`);
+  }
   log(
     `ready: store ${settings.dataDir}, ${settings.pool.threads} worker threads, JSON-RPC on ${settings.rpc.host}:${port}, ` +
       `NOTIFYs via ${settings.delivery.mode === 'sip' ? `SIP to ${settings.delivery.proxy.host}:${settings.delivery.proxy.port}` : settings.delivery.rpcUrl}`,
@@ -96,6 +107,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
+    await metricsServer?.close();
     await front.close();
     await service.close();
     if (kamailio) await kamailio.stop();

@@ -36,6 +36,8 @@ export interface Settings {
   };
   /** Start a local Kamailio with the example config (the standalone presence server of `npm start`). */
   readonly localKamailio: boolean;
+  /** Prometheus /metrics endpoint (port 0 disables it). */
+  readonly metrics: { readonly host: string; readonly port: number };
 }
 
 export function defaultSettings(): Settings {
@@ -56,6 +58,7 @@ export function defaultSettings(): Settings {
       rpcUrl: 'http://127.0.0.1:5060/RPC',
     },
     localKamailio: false,
+    metrics: { host: '127.0.0.1', port: 9469 },
   };
 }
 
@@ -89,6 +92,7 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
   const durabilityEnv = env.PRESENCED_DURABILITY;
   const proxyPort = int(env, 'PRESENCED_PROXY_PORT', problems);
   const sipPort = int(env, 'PRESENCED_SIP_PORT', problems);
+  const metricsPort = int(env, 'PRESENCED_METRICS_PORT', problems);
   const settings: Settings = {
     ...base,
     ...file,
@@ -105,6 +109,12 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
       local: { ...base.delivery.local, ...file.delivery?.local, ...(sipPort !== undefined ? { port: sipPort } : {}) },
     },
     localKamailio: env.PRESENCED_LOCAL_KAMAILIO === '1' || (file.localKamailio ?? base.localKamailio),
+    metrics: {
+      ...base.metrics,
+      ...file.metrics,
+      ...(env.PRESENCED_METRICS_HOST ? { host: env.PRESENCED_METRICS_HOST } : {}),
+      ...(metricsPort !== undefined ? { port: metricsPort } : {}),
+    },
     presence: {
       ...file.presence,
       ...(env.PRESENCED_NODE_ID ? { nodeId: env.PRESENCED_NODE_ID } : {}),

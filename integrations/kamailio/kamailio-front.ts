@@ -18,6 +18,7 @@ import { parseDialogHeaders } from '../../core/sip/notify-headers.js';
 import { KamailioJsonRpcServer, type PresenceEngine, type RequestOutcome } from './jsonrpc-server.js';
 import { NotifyDelivery, type NotifyDeliveryOptions, DEFAULT_DELIVERY_OPTIONS } from './delivery/notify-delivery.js';
 import { subscriberNotify, tUacSendParams } from './initial-notify.js';
+import type { PresenceMetrics } from '../../monitoring/presence-metrics.js';
 import type { NotifyTransport } from './delivery/notify-transport.js';
 
 export interface FrontEngine extends PresenceEngine {
@@ -32,6 +33,8 @@ export interface KamailioFrontOptions {
   readonly delivery?: NotifyDeliveryOptions;
   /** Longest wait for Kamailio's report of the final response to a NOTIFY it sent for us. */
   readonly externalTimeoutMs?: number;
+  /** Prometheus metrics (requests, NOTIFYs, latency). */
+  readonly metrics?: PresenceMetrics;
   readonly log?: (message: string) => void;
 }
 
@@ -58,6 +61,8 @@ export class KamailioFront {
   /** By `callId CSeq`: NOTIFYs Kamailio sent for us, awaiting `presenced.notify-result`. */
   private readonly external = new Map<string, External>();
   private readonly externalTimeoutMs: number;
+  /** When each request reached presenced (performance.now()). */
+  private readonly arrivals = new WeakMap<SipRequest, number>();
   private port = 0;
 
   constructor(private readonly options: KamailioFrontOptions) {
@@ -65,8 +70,23 @@ export class KamailioFront {
     const engine = options.engine;
     this.delivery = new NotifyDelivery(options.transport, engine, options.delivery ?? DEFAULT_DELIVERY_OPTIONS);
     engine.onNotifies = (ns) => this.delivery.deliver(ns);
+    const metrics = options.metrics;
+    const mode = options.transport.name;
+    if (metrics) {
+      this.delivery.onSent = (n, publishedAt) => metrics.observeNotifySent(mode, n.event, publishedAt);
+      this.delivery.onResponse = (_n, status) => metrics.observeNotifyResponse(mode, status);
+    }
+    const timed = {
+      handle: async (req: SipRequest): Promise<HandleResult> => {
+        const t0 = performance.now();
+        this.arrivals.set(req, t0);
+        const r = await engine.handle(req);
+        metrics?.observeRequest(req.method, req.event, r.reply?.status ?? 0, (performance.now() - t0) / 1000);
+        return r;
+      },
+    };
     this.server = new KamailioJsonRpcServer({
-      engine,
+      engine: timed,
       resultExtras: (request, result) => this.extras(request, result),
       onResult: (outcome) => this.onResult(outcome),
       onNotification: (method, params) => this.onNotification(method, params),
@@ -117,7 +137,8 @@ export class KamailioFront {
       this.stats.external = this.external.size;
     }
     const rest = own ? notifies.filter((n) => n !== own) : notifies;
-    if (rest.length > 0) this.delivery.deliver(rest);
+    const publishedAt = outcome.request.method.toUpperCase() === 'PUBLISH' ? this.arrivals.get(outcome.request) : undefined;
+    if (rest.length > 0) this.delivery.deliver(rest, publishedAt);
   }
 
   private onNotification(method: string, params: unknown): void {

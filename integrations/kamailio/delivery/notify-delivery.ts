@@ -89,6 +89,10 @@ export class NotifyDelivery {
   };
   /** Observer of every final response (metrics). */
   onResponse: ((notify: Notify, status: number) => void) | undefined;
+  /** Observer of every NOTIFY handed to the transport; `publishedAt` when a PUBLISH caused it (metrics). */
+  onSent: ((notify: Notify, publishedAt: number | undefined) => void) | undefined;
+  /** When the PUBLISH that caused a NOTIFY arrived (performance.now()), for the latency metric. */
+  private readonly origins = new WeakMap<Notify, number>();
 
   constructor(
     private readonly transport: NotifyTransport,
@@ -104,10 +108,17 @@ export class NotifyDelivery {
     };
   }
 
-  /** Queue NOTIFYs (in the order given) and start sending. */
-  deliver(notifies: readonly Notify[]): void {
+  /**
+   * Queue NOTIFYs (in the order given) and start sending. `publishedAt`
+   * (performance.now() of the PUBLISH that caused them) feeds the
+   * PUBLISH→NOTIFY latency metric.
+   */
+  deliver(notifies: readonly Notify[], publishedAt?: number): void {
     if (this.closed) return;
-    for (const n of notifies) this.enqueue(n);
+    for (const n of notifies) {
+      if (publishedAt !== undefined) this.origins.set(n, publishedAt);
+      this.enqueue(n);
+    }
     this.pump();
   }
 
@@ -162,6 +173,9 @@ export class NotifyDelivery {
       q.inFlight = true;
       this.inFlight++;
       this.stats.sent++;
+      const origin = this.origins.get(n);
+      if (origin !== undefined) this.origins.delete(n); // a resend after a link failure is not a new latency sample
+      this.onSent?.(n, origin);
       void this.transport.send(n).then((r) => this.settle(id, q, n, r));
     }
     this.refreshGauges();
@@ -212,6 +226,8 @@ export class NotifyDelivery {
       this.dialogs.set(n.subscriptionId, q);
     }
     q.external++;
+    this.stats.sent++;
+    this.onSent?.(n, undefined);
     if (n.terminal) q.ended = true;
     this.ready.delete(n.subscriptionId);
     this.refreshGauges();
@@ -268,6 +284,14 @@ export class NotifyDelivery {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
+  }
+
+  get transportName(): string {
+    return this.transport.name;
+  }
+
+  get linkUp(): boolean {
+    return this.transport.linkState === 'up';
   }
 
   /** Resolves when nothing is queued or in flight. */

@@ -18,7 +18,7 @@ const CAROL = 'sip:carol@example.com';
 function task(lane: string, n: number): PoolTask {
   return { kind: 'request', request: publish({ aor: lane, callId: `${lane}#${n}`, body: pidf(lane, n % 2 === 0 ? 'open' : 'closed') }) };
 }
-const nameOf = (t: PoolTask): string => (t.kind === 'request' ? t.request.callId : `${t.kind}:${t.resource}`);
+const nameOf = (t: PoolTask): string => (t.kind === 'request' ? t.request.callId : `${t.kind}:${'resource' in t ? t.resource : ''}`);
 
 /** The result the fake pool returns for a task: a 200 whose SIP-ETag names the task. */
 function okResult(t: PoolTask): PoolResult {
@@ -324,7 +324,7 @@ describe('Dispatcher ordering under random schedules', () => {
         const runner = new FakeRunner();
         const checked: TaskRunner = {
           run(t) {
-            const lane = t.kind === 'request' ? t.request.requestUri : t.resource;
+            const lane = t.kind === 'request' ? t.request.requestUri : 'resource' in t ? t.resource : '';
             inFlight.set(lane, (inFlight.get(lane) ?? 0) + 1);
             expect(inFlight.get(lane)).toBe(1);
             return runner.run(t).finally(() => inFlight.set(lane, (inFlight.get(lane) ?? 1) - 1));
