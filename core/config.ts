@@ -47,6 +47,8 @@ export interface PresenceConfig {
   readonly packageExpires: Readonly<Record<string, { readonly publish?: ExpiresPolicy; readonly subscribe?: ExpiresPolicy }>>;
   readonly notifyRetry: NotifyRetryPolicy;
   readonly limits: PresenceLimits;
+  /** The XCAP root URI clients use (RFC 4825 §6.1), named in xcap-diff documents. */
+  readonly xcapRoot: string;
 }
 
 export const DEFAULT_CONFIG: PresenceConfig = {
@@ -57,6 +59,7 @@ export const DEFAULT_CONFIG: PresenceConfig = {
   pendingStatus: 200,
   packageExpires: {},
   notifyRetry: { maxRetries: 3, backoffSeconds: [2, 10, 30] },
+  xcapRoot: 'http://127.0.0.1:8080/xcap-root',
   limits: {
     maxBodyBytes: 65_536,
     maxXmlDepth: 32,
@@ -92,6 +95,7 @@ export function resolveConfig(overrides: DeepPartial<PresenceConfig> = {}): { ok
     packageExpires: { ...d.packageExpires, ...(overrides.packageExpires as PresenceConfig['packageExpires'] | undefined) },
     notifyRetry: { ...d.notifyRetry, ...overrides.notifyRetry },
     limits: { ...d.limits, ...overrides.limits },
+    xcapRoot: overrides.xcapRoot ?? d.xcapRoot,
   };
   const problems: string[] = [];
   if (typeof config.nodeId !== 'string' || !/^[A-Za-z0-9_-]{1,16}$/.test(config.nodeId)) problems.push('nodeId must be 1-16 characters of [A-Za-z0-9_-]');
@@ -99,6 +103,7 @@ export function resolveConfig(overrides: DeepPartial<PresenceConfig> = {}): { ok
     problems.push('contact must be a SIP URI, optionally in angle brackets, e.g. <sip:presence@10.0.0.1:5060>');
   }
   if (config.pendingStatus !== 200 && config.pendingStatus !== 202) problems.push('pendingStatus must be 200 or 202');
+  if (typeof config.xcapRoot !== 'string' || !/^https?:\/\/[^\s]+$/.test(config.xcapRoot)) problems.push('xcapRoot must be an http(s) URI');
   if (typeof config.packageExpires !== 'object' || config.packageExpires === null || Array.isArray(config.packageExpires)) {
     problems.push('packageExpires must be an object keyed by event package');
   } else {

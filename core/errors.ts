@@ -37,6 +37,20 @@ export const errorCatalogue = {
   'overloaded': { sip: 503, http: 503, summary: 'Overloaded, retry later' },
   'timeout': { sip: 503, http: 503, summary: 'Processing did not finish in time' },
   'store-failure': { sip: 500, http: 500, summary: 'The state store failed' },
+  // XCAP (RFC 4825): 409 conflicts carry an application/xcap-error+xml body (§11) naming the condition.
+  'not-found': { sip: 404, http: 404, summary: 'No such document or node' },
+  'precondition-failed': { sip: 412, http: 412, summary: 'If-Match / If-None-Match precondition failed' },
+  'unauthorized': { sip: 401, http: 401, summary: 'Authentication required' },
+  'xcap-not-well-formed': { sip: 400, http: 409, summary: 'XCAP: the body is not well-formed XML' },
+  'xcap-not-xml-frag': { sip: 400, http: 409, summary: 'XCAP: the body is not a single XML element' },
+  'xcap-not-xml-att-value': { sip: 400, http: 409, summary: 'XCAP: the body is not a valid attribute value' },
+  'xcap-not-utf-8': { sip: 400, http: 409, summary: 'XCAP: the body is not UTF-8' },
+  'xcap-schema-validation-error': { sip: 400, http: 409, summary: 'XCAP: the document would not be valid for its application usage' },
+  'xcap-uniqueness-failure': { sip: 400, http: 409, summary: 'XCAP: a uniqueness constraint would be violated' },
+  'xcap-constraint-failure': { sip: 400, http: 409, summary: 'XCAP: a constraint of the application usage would be violated' },
+  'xcap-cannot-insert': { sip: 400, http: 409, summary: 'XCAP: the node cannot be inserted at that position' },
+  'xcap-cannot-delete': { sip: 400, http: 409, summary: 'XCAP: the node cannot be deleted' },
+  'xcap-no-parent': { sip: 400, http: 409, summary: 'XCAP: the parent of the node does not exist' },
   'internal': { sip: 500, http: 500, summary: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -38,13 +38,20 @@ export interface Authorizer {
 export const FULL_VIEW = 'full';
 
 /**
+ * Packages only the resource's owner may subscribe to: who watches you
+ * (`*.winfo`, RFC 3857 §5.2) and your own documents (`xcap-diff`, RFC 5875 §5).
+ */
+export function ownerOnly(event: string): boolean {
+  return event.endsWith('.winfo') || event === 'xcap-diff';
+}
+
+/**
  * The default until pres-rules are configured: every watcher may see
- * everything, except watcher information (`*.winfo`), which only the
- * resource's owner may subscribe to — who watches you is private (RFC 3857 §5.2).
+ * everything, except the owner-only packages.
  */
 export class DefaultAuthorizer implements Authorizer {
   authorize(request: AuthorizationRequest): AuthorizationDecision {
-    if (request.event.endsWith('.winfo') && request.watcher !== request.resource) {
+    if (ownerOnly(request.event) && request.watcher !== request.resource) {
       return { handling: 'block', view: FULL_VIEW };
     }
     return { handling: 'allow', view: FULL_VIEW };

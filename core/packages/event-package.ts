@@ -14,6 +14,7 @@ import type { AuthorizationDecision } from '../authz/authorizer.js';
 import type { ExpiresPolicy } from '../config.js';
 import type { Result } from '../errors.js';
 import type { XmlLimits } from '../xml/xml-parser.js';
+import type { KvReader } from '../store/kv.js';
 
 export interface PackageBase {
   /** Event package name as it appears in the Event header. */
@@ -43,6 +44,12 @@ export interface StatePackage<Doc = unknown> extends PackageBase {
   neutral(resource: string): Doc;
   /** Render the state for a watcher's view. */
   render(doc: Doc, decision: AuthorizationDecision): string;
+  /**
+   * State that is not published but stored for the resource (presence:
+   * the owner's pidf-manipulation document, RFC 4827), composed as the
+   * oldest source so that live publications override it.
+   */
+  staticState?(store: KvReader, resource: string): Doc | undefined;
 }
 
 /** One watcher as listed in watcher information (RFC 3858 §4). */
@@ -70,4 +77,24 @@ export interface WatcherInfoPackage extends PackageBase {
   render(resource: string, watchers: readonly WatcherEntry[], version: number, full: boolean): string;
 }
 
-export type EventPackage = StatePackage | WatcherInfoPackage;
+/** One XCAP document in an xcap-diff notification (RFC 5874 §4). */
+export interface DocumentEntry {
+  /** Document selector relative to the XCAP root, e.g. `pres-rules/users/sip:alice@example.com/index`. */
+  readonly sel: string;
+  readonly previousEtag?: string;
+  /** Absent when the document was removed. */
+  readonly newEtag?: string;
+}
+
+/**
+ * Packages whose state is a set of stored documents of the resource's owner
+ * (RFC 5875 `xcap-diff`): full list on subscribe/refresh, then one partial
+ * notification per document change.
+ */
+export interface DocumentsPackage extends PackageBase {
+  readonly kind: 'documents';
+  documents(store: KvReader, resource: string): DocumentEntry[];
+  render(entries: readonly DocumentEntry[], full: boolean): string;
+}
+
+export type EventPackage = StatePackage | WatcherInfoPackage | DocumentsPackage;

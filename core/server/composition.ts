@@ -13,6 +13,9 @@ import type { EventContext } from './event-context.js';
  */
 export function recompose(ctx: EventContext, pkg: StatePackage): StateRecord | undefined {
   const live = [];
+  // A stored static source (RFC 4827) composes as the oldest publication (order 0).
+  const stat = pkg.staticState?.(ctx.kv, ctx.resource);
+  if (stat !== undefined) live.push({ doc: stat, order: 0 });
   for (const p of ctx.store.publications(ctx.resource, pkg.name)) {
     if (p.expiresAt > ctx.now) live.push({ doc: p.doc, order: p.order });
   }

@@ -5,7 +5,7 @@
  */
 import type { Notify, NotifyBody } from '../contract.js';
 import { emptyCoreMetrics, type CoreMetrics } from '../core-metrics.js';
-import type { WatcherEntry } from '../packages/event-package.js';
+import type { DocumentEntry, WatcherEntry } from '../packages/event-package.js';
 import type { KvStore } from '../store/kv.js';
 import { PresenceStore } from '../store/presence-store.js';
 import type { NotifyTarget, SubscriptionRecord } from '../store/records.js';
@@ -24,6 +24,8 @@ export class EventContext {
   readonly metrics: CoreMetrics = emptyCoreMetrics();
   /** Watcher changes per watched event package, reported to `*.winfo` subscribers at the end. */
   readonly watcherChanges = new Map<string, WatcherChange[]>();
+  /** XCAP document changes of the resource's owner, reported to `xcap-diff` subscribers at the end. */
+  readonly documentChanges: DocumentEntry[] = [];
   private seq: number | undefined;
   private readonly bodies = new Map<string, NotifyBody>();
 

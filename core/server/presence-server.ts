@@ -13,6 +13,7 @@ import type { EventPackage } from '../packages/event-package.js';
 import { PackageRegistry } from '../packages/package-registry.js';
 import { presencePackage } from '../packages/presence/presence-package.js';
 import { watcherInfoPackage } from '../packages/winfo/winfo-package.js';
+import { xcapDiffPackage } from '../packages/xcap-diff/xcap-diff-package.js';
 import type { KvReader, KvStore } from '../store/kv.js';
 import { tagOf } from '../sip/name-addr.js';
 import { PresenceReader } from '../store/presence-store.js';
@@ -28,6 +29,7 @@ import type { ServerDeps } from './server-deps.js';
 import { initialSubscribe, refreshSubscribe } from './subscribe-handler.js';
 import { runTimers } from './timer-handler.js';
 import { flushWatcherChanges } from './watcherinfo-notifier.js';
+import { flushDocumentChanges } from './documents-notifier.js';
 
 export interface PresenceServerOptions {
   readonly config: PresenceConfig;
@@ -40,9 +42,9 @@ export interface PresenceServerOptions {
 }
 
 /** The packages shipped by default. */
-export function defaultPackages(): EventPackage[] {
+export function defaultPackages(config: PresenceConfig): EventPackage[] {
   const presence = presencePackage();
-  return [presence, watcherInfoPackage(presence)];
+  return [presence, watcherInfoPackage(presence), xcapDiffPackage(config.xcapRoot)];
 }
 
 const ALLOW = 'PUBLISH, SUBSCRIBE';
@@ -60,7 +62,7 @@ export class PresenceServer {
     };
     this.deps = {
       config: options.config,
-      packages: new PackageRegistry(options.packages ?? defaultPackages()),
+      packages: new PackageRegistry(options.packages ?? defaultPackages(options.config)),
       authorizer: options.authorizer ?? new DefaultAuthorizer(),
       ids: options.ids,
       xmlLimits,
@@ -156,6 +158,7 @@ export class PresenceServer {
 
   private finish(ctx: EventContext, overlay: WriteOverlay, kv: KvStore): EventContext['notifies'] {
     flushWatcherChanges(ctx);
+    flushDocumentChanges(ctx);
     ctx.store.flush();
     overlay.applyTo(kv);
     return ctx.notifies;

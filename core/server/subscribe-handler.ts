@@ -18,6 +18,7 @@ import { dialogHeaders, eventHeaderValue, notifySubscription, type NotifyState }
 import { grantExpires, requireFrom, watcherIdentity, type EventSelector } from './request-fields.js';
 import { stateBody } from './state-notifier.js';
 import { sendWatcherInfo } from './watcherinfo-notifier.js';
+import { sendDocuments } from './documents-notifier.js';
 
 function okReply(status: number, expires: number, contact: string): SipReply {
   const headers: SipHeader[] = [
@@ -62,22 +63,29 @@ function dialogRouting(
 }
 
 /** Send the NOTIFY that follows a subscription change, for either package kind. */
-function notifySubscriber(ctx: EventContext, pkg: EventPackage, sub: SubscriptionRecord, state: NotifyState): void {
-  if (pkg.kind === 'watcherinfo') {
-    sendWatcherInfo(ctx, pkg, sub, state, undefined);
-  } else {
-    ctx.notifies.push(notifySubscription(ctx, sub, state, state.state === 'terminated' && sub.status === 'pending' ? undefined : stateBody(ctx, pkg, sub)));
+/** The NOTIFY a single subscriber gets now (subscribe, refresh, expiry, retry, re-authorization), for any package kind. */
+export function notifySubscriber(ctx: EventContext, pkg: EventPackage, sub: SubscriptionRecord, state: NotifyState): void {
+  switch (pkg.kind) {
+    case 'watcherinfo':
+      sendWatcherInfo(ctx, pkg, sub, state, undefined);
+      return;
+    case 'documents':
+      sendDocuments(ctx, pkg, sub, state);
+      return;
+    case 'state':
+      ctx.notifies.push(notifySubscription(ctx, sub, state, state.state === 'terminated' && sub.status === 'pending' ? undefined : stateBody(ctx, pkg, sub)));
+      return;
   }
 }
 
-function authorize(ctx: EventContext, pkg: EventPackage, watcher: { aor: string; authenticated: boolean }): AuthorizationDecision {
+export function authorize(ctx: EventContext, pkg: EventPackage, watcher: { aor: string; authenticated: boolean }): AuthorizationDecision {
   return ctx.deps.authorizer.authorize(
     { resource: ctx.resource, event: pkg.name, watcher: watcher.aor, authenticated: watcher.authenticated },
     ctx.kv,
   );
 }
 
-function applyDecision(sub: SubscriptionRecord, d: AuthorizationDecision): SubscriptionRecord {
+export function applyDecision(sub: SubscriptionRecord, d: AuthorizationDecision): SubscriptionRecord {
   const { permissions: _drop, ...rest } = sub;
   const next: SubscriptionRecord = {
     ...rest,
@@ -146,6 +154,7 @@ export function initialSubscribe(ctx: EventContext, req: SipRequest, sel: EventS
     expiresAt: now + granted * 1000,
     createdAt: now,
     watcher: watcher.aor,
+    authenticated: watcher.authenticated,
     dialog,
     source: req.source,
     failures: 0,

@@ -9,9 +9,8 @@ import type { StatePackage } from '../packages/event-package.js';
 import type { TimerRef } from '../store/records.js';
 import { recompose } from './composition.js';
 import type { EventContext } from './event-context.js';
-import { notifySubscription } from './notify-builder.js';
-import { fanOut, stateBody } from './state-notifier.js';
-import { sendWatcherInfo } from './watcherinfo-notifier.js';
+import { fanOut } from './state-notifier.js';
+import { notifySubscriber } from './subscribe-handler.js';
 
 export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void {
   const recomposeNeeded = new Set<string>();
@@ -36,14 +35,12 @@ export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void 
       ctx.metrics.expiredSubscriptions++;
       ctx.store.removeSubscription(sub);
       ctx.watcherChanged({ sub, status: 'terminated', event: 'timeout' });
-      if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, sub, { state: 'terminated', reason: 'timeout' }, undefined);
-      else if (pkg) ctx.notifies.push(notifySubscription(ctx, sub, { state: 'terminated', reason: 'timeout' }, stateBody(ctx, pkg, sub)));
+      if (pkg) notifySubscriber(ctx, pkg, sub, { state: 'terminated', reason: 'timeout' });
     } else {
       if (sub.retryAt !== t.dueAt || sub.expiresAt <= ctx.now) continue;
       const { retryAt: _r, ...rest } = sub;
       ctx.store.putSubscription(rest, sub);
-      if (pkg?.kind === 'watcherinfo') sendWatcherInfo(ctx, pkg, rest, { state: rest.status }, undefined);
-      else if (pkg) ctx.notifies.push(notifySubscription(ctx, rest, { state: rest.status }, stateBody(ctx, pkg, rest)));
+      if (pkg) notifySubscriber(ctx, pkg, rest, { state: rest.status });
     }
   }
   for (const event of recomposeNeeded) {

@@ -30,9 +30,13 @@ export type TableName =
   /** [callId, localTag, remoteTag] → DialogRef */
   | 'dialogs'
   /** [dueAtMs, resource, kind, event, id] → 0 (the expiry / retry index) */
-  | 'timers';
+  | 'timers'
+  /** [auid, tree ('users'|'global'), xui ('' for global), documentPath] → XcapDocumentRecord (XDMS documents) */
+  | 'xcap'
+  /** [username] → XcapUserRecord (XCAP HTTP Digest credentials) */
+  | 'xcapUsers';
 
-export const TABLES: readonly TableName[] = ['resources', 'states', 'publications', 'subscriptions', 'targets', 'dialogs', 'timers'];
+export const TABLES: readonly TableName[] = ['resources', 'states', 'publications', 'subscriptions', 'targets', 'dialogs', 'timers', 'xcap', 'xcapUsers'];
 
 export interface KvReader {
   get(table: TableName, key: Key): unknown;

@@ -3,6 +3,7 @@
  * LMDB). Package-specific parts (`doc`, `pkgState`) are opaque to generic code.
  */
 import type { SourceAddress } from '../contract.js';
+import type { XmlElement } from '../xml/xml-node.js';
 
 /** Per-resource bookkeeping. */
 export interface ResourceRecord {
@@ -94,6 +95,8 @@ export interface SubscriptionRecord {
   readonly createdAt: number;
   /** Watcher AOR (asserted identity, else From URI). */
   readonly watcher: string;
+  /** True when the edge asserted the watcher's identity (authorization re-evaluates with it). */
+  readonly authenticated?: boolean;
   readonly watcherDisplayName?: string;
   readonly dialog: DialogState;
   /** Packet source of the last SUBSCRIBE (NAT fallback). */
@@ -153,4 +156,22 @@ export interface TimerRef {
   readonly kind: TimerKind;
   readonly event: string;
   readonly id: string;
+}
+
+/** An XCAP document (RFC 4825 §6.2): the parsed tree and its strong entity tag. */
+export interface XcapDocumentRecord {
+  readonly etag: string;
+  /** The document as a namespace-aware element tree (validated against its application usage). */
+  readonly doc: XmlElement;
+  readonly updatedAt: number;
+}
+
+/** XCAP user credentials for HTTP Digest (RFC 7616): HA1 = H(username:realm:password). */
+export interface XcapUserRecord {
+  /** The user's XUI, e.g. `sip:alice@example.com` (their `users/` tree). */
+  readonly xui: string;
+  readonly realm: string;
+  /** Hex MD5 of `username:realm:password` (and SHA-256 variant when set). */
+  readonly ha1Md5: string;
+  readonly ha1Sha256?: string;
 }

@@ -20,6 +20,7 @@ fi
 
 if [ "${PRESENCED_SKIP_APT:-0}" != "1" ]; then
   bash integrations/kamailio/setup/install-debian-packages.sh
+  bash monitoring/setup/install-prometheus.sh
 fi
 
 echo "== build"

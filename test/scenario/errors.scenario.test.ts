@@ -103,7 +103,7 @@ describe('PUBLISH refusals (RFC 3903 §6)', () => {
 describe('SUBSCRIBE refusals (RFC 6665 §4.2.1)', () => {
   it('489 + Allow-Events for an unknown event package', () =>
     refused(subscribe({ watcher: BOB, resource: ALICE, event: 'conference' }), 489, (r, h) => {
-      expect(h.header(r, 'Allow-Events')).toBe('presence, presence.winfo');
+      expect(h.header(r, 'Allow-Events')).toBe('presence, presence.winfo, xcap-diff');
     }));
   it('406 when Accept excludes PIDF', () => refused(subscribe({ watcher: BOB, resource: ALICE, accept: ['application/xpidf+xml'] }), 406));
   it('accepts Accept lists that include PIDF or wildcards', () => {

@@ -6,7 +6,8 @@ import type { ExpiresPolicy } from '../../config.js';
 import { fail } from '../../errors.js';
 import type { StatePackage } from '../event-package.js';
 import { composePidf } from './pidf-compose.js';
-import { parsePidf, type PidfDocument } from './pidf-document.js';
+import { parsePidf, pidfFromElement, type PidfDocument } from './pidf-document.js';
+import type { XcapDocumentRecord } from '../../store/records.js';
 import { neutralPidf, renderPidf } from './pidf-render.js';
 
 export const PIDF_CONTENT_TYPE = 'application/pidf+xml';
@@ -37,6 +38,12 @@ export function presencePackage(options: PresencePackageOptions = {}): StatePack
     render(doc) {
       // Transformations (RFC 5025) arrive with pres-rules; until then every allowed view is the full document.
       return renderPidf(doc);
+    },
+    staticState(store, resource) {
+      const rec = store.get('xcap', ['pidf-manipulation', 'users', resource, 'index']) as XcapDocumentRecord | undefined;
+      if (!rec) return undefined;
+      const doc = pidfFromElement(rec.doc);
+      return doc.ok ? doc.value : undefined;
     },
   };
 }

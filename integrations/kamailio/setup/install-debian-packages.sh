@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install Kamailio 5.6 (Debian 12 "bookworm" packages) and sipp for presenced's
-# Kamailio integration and its tests. Idempotent and non-interactive.
+# Install Kamailio 5.6 (Debian 12 "bookworm" packages), sipp and the baresip
+# softphone for presenced's Kamailio integration and its tests. Idempotent and
+# non-interactive.
 #
 #   sudo bash integrations/kamailio/setup/install-debian-packages.sh
 #
@@ -20,6 +21,7 @@ PACKAGES=(
   kamailio-sqlite-modules   # db_sqlite (used by the comparison config)
   kamailio-utils-modules    # utils
   sip-tester                # sipp
+  baresip-core              # baresip 1.0.0 softphone (presence + ctrl_tcp modules), headless: test/support/baresip-process.ts
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -84,4 +86,8 @@ for m in janssonrpcc jansson tm textops xhttp jsonrpcs xhttp_prom presence db_sq
   fi
 done
 sipp -v 2>/dev/null | grep -m1 -i 'sipp v' || true
-echo "kamailio + sipp ready"
+if [ ! -e /usr/lib/baresip/modules/presence.so ] || [ ! -e /usr/lib/baresip/modules/ctrl_tcp.so ]; then
+  echo "warning: baresip presence/ctrl_tcp modules not found" >&2
+fi
+{ baresip -h 2>&1 || true; } | grep -m1 '^baresip v' || true
+echo "kamailio + sipp + baresip ready"

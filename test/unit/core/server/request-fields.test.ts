@@ -2,6 +2,7 @@
  * Validation of the request fields every handler needs
  * (core/server/request-fields.ts): each protocol rule maps to one error.
  */
+import { testConfig } from '../../../support/core-harness.js';
 import { describe, expect, it } from 'vitest';
 import type { SipRequest } from '../../../../core/contract.js';
 import type { ExpiresPolicy } from '../../../../core/config.js';
@@ -13,7 +14,7 @@ import { subscribe } from '../../../support/sip-requests.js';
 
 const ALICE = 'sip:alice@example.com';
 const BOB = 'sip:bob@example.com';
-const packages = new PackageRegistry(defaultPackages());
+const packages = new PackageRegistry(defaultPackages(testConfig()));
 const ALL = packages.names();
 const PUBLISHABLE = packages.publishable();
 
@@ -41,13 +42,13 @@ describe('requireEvent', () => {
     const r = requireEvent(event === undefined ? noEvent : { ...noEvent, event }, packages, ALL);
     const e = error(r);
     expect(e.code).toBe('bad-event');
-    expect(e.headers).toEqual([{ name: 'Allow-Events', value: 'presence, presence.winfo' }]);
+    expect(e.headers).toEqual([{ name: 'Allow-Events', value: 'presence, presence.winfo, xcap-diff' }]);
   });
 
   it('answers an unknown package with 489 and Allow-Events', () => {
     const e = error(requireEvent(req({ event: 'message-summary' }), packages, ALL));
     expect(e.code).toBe('bad-event');
-    expect(e.headers).toEqual([{ name: 'Allow-Events', value: 'presence, presence.winfo' }]);
+    expect(e.headers).toEqual([{ name: 'Allow-Events', value: 'presence, presence.winfo, xcap-diff' }]);
   });
 
   it('answers a known package that is not allowed for the method with 489 listing only the allowed ones', () => {
