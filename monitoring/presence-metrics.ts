@@ -17,12 +17,28 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2
 
 /** Things whose current values are read at scrape time. */
 export interface MetricSources {
-  pool?: () => { threads: number; utilization: number; pending: number; running: number; refused: number; timedOut: number };
+  pool?: () => { threads: number; utilization: number; pending: number; maxPending: number; running: number; refused: number; timedOut: number };
   store?: () => { entries: Record<string, number>; usedBytes: number; mapSize: number };
-  delivery?: () => { mode: string; queued: number; inFlight: number; superseded: number; linkFailures: number; linkUp: boolean };
+  /** Free and total bytes of the filesystem holding the data directory (LMDB grows into it). */
+  disk?: () => { freeBytes: number; totalBytes: number } | undefined;
+  delivery?: () => {
+    mode: string;
+    queued: number;
+    inFlight: number;
+    superseded: number;
+    linkFailures: number;
+    linkUp: boolean;
+    droppedOverflow: number;
+    afterTerminal: number;
+  };
+  /** Cumulative transport events (retransmissions, Timer F timeouts, link downs, local errors, connect/probe failures). */
+  transport?: () => { mode: string; events: Record<TransportEvent, number> };
+  /** `connections` = currently open JSON-RPC connections from Kamailio. */
   rpcServer?: () => { connections: number; requests: number; errors: number; busy: number; timeouts: number; oversize: number; framingErrors: number };
-  front?: () => { external: number; externalTimeouts: number };
+  front?: () => { external: number; externalTimeouts: number; unknownResults: number; undeliveredReplies: number };
 }
+
+export type TransportEvent = 'retransmission' | 'timeout' | 'link_down' | 'local_error' | 'connect_failure' | 'probe_failure';
 
 type Labels = Record<string, string>;
 
@@ -241,6 +257,69 @@ export class PresenceMetrics {
       collect() {
         const p = self.sources.pool?.();
         if (p) this.set(p.pending);
+      },
+    });
+    new Gauge({
+      name: 'presenced_pool_max_pending',
+      help: 'Configured bound of queued+running tasks (pool.maxPending): 503 beyond it',
+      registers: r,
+      collect() {
+        const p = self.sources.pool?.();
+        if (p) this.set(p.maxPending);
+      },
+    });
+    new Gauge({
+      name: 'presenced_data_dir_free_bytes',
+      help: 'Free bytes of the filesystem holding the data directory (LMDB grows its map into it)',
+      registers: r,
+      collect() {
+        const d = self.sources.disk?.();
+        if (d) this.set(d.freeBytes);
+      },
+    });
+    new Gauge({
+      name: 'presenced_data_dir_size_bytes',
+      help: 'Size of the filesystem holding the data directory',
+      registers: r,
+      collect() {
+        const d = self.sources.disk?.();
+        if (d) this.set(d.totalBytes);
+      },
+    });
+    new Counter({
+      name: 'presenced_notifies_dropped_total',
+      help: 'NOTIFYs dropped without sending: overflow of partial ones beyond the queue bound, or queued after the dialog ended',
+      labelNames: ['mode', 'reason'] as const,
+      registers: r,
+      collect() {
+        const d = self.sources.delivery?.();
+        if (!d) return;
+        self.syncCounter(this, 'dropOverflow', { mode: d.mode, reason: 'overflow' }, d.droppedOverflow);
+        self.syncCounter(this, 'dropTerminal', { mode: d.mode, reason: 'after_terminal' }, d.afterTerminal);
+      },
+    });
+    new Counter({
+      name: 'presenced_notify_transport_events_total',
+      help: 'NOTIFY transport events: UDP retransmissions, Timer F timeouts, link downs, local errors, connect and keepalive failures',
+      labelNames: ['mode', 'event'] as const,
+      registers: r,
+      collect() {
+        const t = self.sources.transport?.();
+        if (!t) return;
+        for (const [event, n] of Object.entries(t.events)) self.syncCounter(this, `tr:${event}`, { mode: t.mode, event }, n);
+      },
+    });
+    new Counter({
+      name: 'presenced_kamailio_after_reply_notify_events_total',
+      help: 'NOTIFYs Kamailio sent right after a SUBSCRIBE 2xx: outcome never reported (timeout), reports for unknown NOTIFYs, replies Kamailio had already answered itself',
+      labelNames: ['event'] as const,
+      registers: r,
+      collect() {
+        const f = self.sources.front?.();
+        if (!f) return;
+        self.syncCounter(this, 'ext:timeout', { event: 'result_timeout' }, f.externalTimeouts);
+        self.syncCounter(this, 'ext:unknown', { event: 'unknown_result' }, f.unknownResults);
+        self.syncCounter(this, 'ext:undelivered', { event: 'reply_undelivered' }, f.undeliveredReplies);
       },
     });
     new Counter({

@@ -54,7 +54,8 @@ async function startLocalKamailio(settings: Settings): Promise<KamailioProcess> 
       PRESENCED_SIP_HOST: settings.delivery.local.host,
       PRESENCED_SIP_PORT: settings.delivery.local.port,
     },
-    ...(settings.delivery.mode === 'rpc' ? { defines: ['WITH_RPC_DELIVERY'] } : {}),
+    // xhttp_prom: Kamailio's own counters at http://<proxy>/metrics (monitoring/prometheus/prometheus.yml scrapes it).
+    defines: settings.delivery.mode === 'rpc' ? ['WITH_PROMETHEUS', 'WITH_RPC_DELIVERY'] : ['WITH_PROMETHEUS'],
     shmMb: 256,
     pkgMb: 16,
     keepRunDir: true,

@@ -55,6 +55,7 @@ export interface FrontStats {
 export class KamailioFront {
   readonly server: KamailioJsonRpcServer;
   readonly delivery: NotifyDelivery;
+  readonly transport: NotifyTransport;
   readonly stats: FrontStats = { external: 0, externalResults: 0, externalTimeouts: 0, unknownResults: 0, undeliveredReplies: 0 };
   /** NOTIFY handed to Kamailio inside a result, per result object. */
   private readonly handedOver = new WeakMap<HandleResult, Notify>();
@@ -67,6 +68,7 @@ export class KamailioFront {
 
   constructor(private readonly options: KamailioFrontOptions) {
     this.externalTimeoutMs = options.externalTimeoutMs ?? 40_000;
+    this.transport = options.transport;
     const engine = options.engine;
     this.delivery = new NotifyDelivery(options.transport, engine, options.delivery ?? DEFAULT_DELIVERY_OPTIONS);
     engine.onNotifies = (ns) => this.delivery.deliver(ns);

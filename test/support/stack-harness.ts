@@ -15,6 +15,9 @@ import { RpcNotifyTransport } from '../../integrations/kamailio/delivery/rpc-not
 import { SipNotifyTransport } from '../../integrations/kamailio/delivery/sip-notify-transport.js';
 import type { NotifyTransport } from '../../integrations/kamailio/delivery/notify-transport.js';
 import { freePort } from '../../integrations/net/free-port.js';
+import { MetricsServer } from '../../monitoring/metrics-server.js';
+import { PresenceMetrics } from '../../monitoring/presence-metrics.js';
+import { wireMetrics } from '../../monitoring/wire-metrics.js';
 import { PresenceService } from '../../workers/presence-service.js';
 import { DEFAULT_SWEEP } from '../../workers/service-options.js';
 import { testConfig } from './core-harness.js';
@@ -34,6 +37,13 @@ export interface StackOptions {
   readonly sweepMs?: number;
   /** Keep the data directory (restart tests); pass the same dir again. */
   readonly dataDir?: string;
+  /**
+   * Prometheus metrics: a PresenceMetrics wired to the service and the front
+   * (as main.ts does) served by a MetricsServer on a free 127.0.0.1 port.
+   */
+  readonly metrics?: boolean;
+  /** More `-A NAME` defines for Kamailio (e.g. WITH_PROMETHEUS). */
+  readonly kamailioDefines?: readonly string[];
 }
 
 export interface Stack {
@@ -46,6 +56,9 @@ export interface Stack {
   readonly rpcPort: number;
   readonly presencedSipPort: number;
   readonly dataDir: string;
+  /** With `metrics: true`: the registry and the port of its /metrics server (127.0.0.1). */
+  readonly metrics?: PresenceMetrics;
+  readonly metricsPort?: number;
   /** Stop and start Kamailio again on the same ports (restart tests). */
   restartKamailio(): Promise<void>;
   stopKamailio(): Promise<void>;
@@ -84,8 +97,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
           local: { host: '127.0.0.1', port: presencedSipPort },
           keepalive: { intervalMs: 500, failuresBeforeDown: 2 },
         });
-  const front = new KamailioFront({ engine: service, transport, rpc: { host: '127.0.0.1', port: rpcPort } });
+  const metrics = o.metrics ? new PresenceMetrics() : undefined;
+  const front = new KamailioFront({ engine: service, transport, rpc: { host: '127.0.0.1', port: rpcPort }, ...(metrics ? { metrics } : {}) });
+  if (metrics) wireMetrics(metrics, service, front);
   await front.start();
+  const metricsServer = metrics ? new MetricsServer(metrics) : undefined;
+  const metricsPort = metricsServer ? await metricsServer.listen(0, '127.0.0.1') : undefined;
+  const defines = [...(delivery === 'rpc' ? ['WITH_RPC_DELIVERY'] : []), ...(o.kamailioDefines ?? [])];
 
   const startK = (): Promise<KamailioProcess> =>
     KamailioProcess.start({
@@ -98,7 +116,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         PRESENCED_SIP_PORT: presencedSipPort,
         PROXY_CHILDREN: o.kamailioChildren ?? 2,
       },
-      ...(delivery === 'rpc' ? { defines: ['WITH_RPC_DELIVERY'] } : {}),
+      ...(defines.length > 0 ? { defines } : {}),
       shmMb: 128,
       pkgMb: 8,
     });
@@ -116,6 +134,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     rpcPort,
     presencedSipPort,
     dataDir,
+    ...(metrics ? { metrics } : {}),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     async stopKamailio() {
       await kamailio.stop();
     },
@@ -131,6 +151,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     },
     async stop() {
       await kamailio.stop().catch(() => undefined);
+      await metricsServer?.close();
       await front.close();
       await service.close();
       if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
