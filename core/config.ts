@@ -49,6 +49,13 @@ export interface PresenceConfig {
   readonly limits: PresenceLimits;
   /** The XCAP root URI clients use (RFC 4825 §6.1), named in xcap-diff documents. */
   readonly xcapRoot: string;
+  /**
+   * Subscription handling when the resource's owner has no pres-rules or no
+   * rule matches (RFC 5025): 'confirm' (pending until the owner allows,
+   * default), 'allow' (open presence, e.g. BLF inside one PBX tenant),
+   * 'polite-block' or 'block'.
+   */
+  readonly defaultSubHandling: 'block' | 'polite-block' | 'confirm' | 'allow';
 }
 
 export const DEFAULT_CONFIG: PresenceConfig = {
@@ -60,6 +67,7 @@ export const DEFAULT_CONFIG: PresenceConfig = {
   packageExpires: {},
   notifyRetry: { maxRetries: 3, backoffSeconds: [2, 10, 30] },
   xcapRoot: 'http://127.0.0.1:8080/xcap-root',
+  defaultSubHandling: 'confirm',
   limits: {
     maxBodyBytes: 65_536,
     maxXmlDepth: 32,
@@ -96,6 +104,7 @@ export function resolveConfig(overrides: DeepPartial<PresenceConfig> = {}): { ok
     notifyRetry: { ...d.notifyRetry, ...overrides.notifyRetry },
     limits: { ...d.limits, ...overrides.limits },
     xcapRoot: overrides.xcapRoot ?? d.xcapRoot,
+    defaultSubHandling: overrides.defaultSubHandling ?? d.defaultSubHandling,
   };
   const problems: string[] = [];
   if (typeof config.nodeId !== 'string' || !/^[A-Za-z0-9_-]{1,16}$/.test(config.nodeId)) problems.push('nodeId must be 1-16 characters of [A-Za-z0-9_-]');
@@ -103,6 +112,9 @@ export function resolveConfig(overrides: DeepPartial<PresenceConfig> = {}): { ok
     problems.push('contact must be a SIP URI, optionally in angle brackets, e.g. <sip:presence@10.0.0.1:5060>');
   }
   if (config.pendingStatus !== 200 && config.pendingStatus !== 202) problems.push('pendingStatus must be 200 or 202');
+  if (!['block', 'polite-block', 'confirm', 'allow'].includes(config.defaultSubHandling)) {
+    problems.push('defaultSubHandling must be block, polite-block, confirm or allow');
+  }
   if (typeof config.xcapRoot !== 'string' || !/^https?:\/\/[^\s]+$/.test(config.xcapRoot)) problems.push('xcapRoot must be an http(s) URI');
   if (typeof config.packageExpires !== 'object' || config.packageExpires === null || Array.isArray(config.packageExpires)) {
     problems.push('packageExpires must be an object keyed by event package');

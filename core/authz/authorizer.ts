@@ -18,6 +18,8 @@ export interface AuthorizationRequest {
   readonly watcher: string;
   /** True when the edge authenticated the watcher (identity was asserted). */
   readonly authenticated: boolean;
+  /** The event's clock reading (epoch ms), for time-dependent rules (RFC 4745 `<validity>`). */
+  readonly now?: number;
 }
 
 export interface AuthorizationDecision {
@@ -33,6 +35,12 @@ export interface AuthorizationDecision {
 
 export interface Authorizer {
   authorize(request: AuthorizationRequest, store: KvReader): AuthorizationDecision;
+  /**
+   * What a resource's decisions depend on besides the rules document: the
+   * presentity's own state (RFC 4745 `<sphere>`) and the next instant a
+   * `<validity>` window opens or closes. Subscriptions are re-evaluated then.
+   */
+  dependencies?(store: KvReader, owner: string, now: number): { readonly sphere: boolean; readonly nextChangeAt?: number };
 }
 
 export const FULL_VIEW = 'full';

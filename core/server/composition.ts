@@ -6,6 +6,8 @@ import { FULL_VIEW } from '../authz/authorizer.js';
 import type { StatePackage } from '../packages/event-package.js';
 import type { StateRecord } from '../store/records.js';
 import type { EventContext } from './event-context.js';
+import { reauthorizeResource } from './reauthorize.js';
+import { fanOut } from './state-notifier.js';
 
 /**
  * Compose the live publications; returns the new state when the rendered
@@ -33,4 +35,15 @@ export function recompose(ctx: EventContext, pkg: StatePackage): StateRecord | u
   const state: StateRecord = { version: (prev?.version ?? 0) + 1, doc, body, updatedAt: ctx.now };
   ctx.store.putState(ctx.resource, pkg.name, state);
   return prev || live.length > 0 ? state : undefined;
+}
+
+/**
+ * The state changed: if the owner's rules look at the presentity's own
+ * state (RFC 4745 `<sphere>`), re-evaluate its subscriptions first (those
+ * whose view changes get their NOTIFY there), then notify everybody else.
+ */
+export function stateChanged(ctx: EventContext, pkg: StatePackage, state: StateRecord): void {
+  const deps = ctx.deps.authorizer.dependencies?.(ctx.kv, ctx.resource, ctx.now);
+  if (deps?.sphere) reauthorizeResource(ctx);
+  fanOut(ctx, pkg, state);
 }

@@ -26,6 +26,8 @@ export class EventContext {
   readonly watcherChanges = new Map<string, WatcherChange[]>();
   /** XCAP document changes of the resource's owner, reported to `xcap-diff` subscribers at the end. */
   readonly documentChanges: DocumentEntry[] = [];
+  /** Subscriptions that already got a NOTIFY in this event (a fan-out skips them). */
+  readonly notified = new Set<string>();
   private seq: number | undefined;
   private readonly bodies = new Map<string, NotifyBody>();
 

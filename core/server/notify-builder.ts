@@ -54,6 +54,7 @@ export function buildNotify(
   };
   if (t.destination) n.destination = t.destination;
   if (body) n.body = body;
+  ctx.notified.add(t.id);
   return n;
 }
 

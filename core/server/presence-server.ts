@@ -6,6 +6,7 @@
  */
 import type { HandleResult, NotifyOutcome, SipReply, SipRequest } from '../contract.js';
 import { DefaultAuthorizer, type Authorizer } from '../authz/authorizer.js';
+import { PresRulesAuthorizer } from '../authz/pres-rules/pres-rules-authorizer.js';
 import type { PresenceConfig } from '../config.js';
 import { errorReply, fail, type Result } from '../errors.js';
 import type { IdSource } from '../ids.js';
@@ -63,7 +64,7 @@ export class PresenceServer {
     this.deps = {
       config: options.config,
       packages: new PackageRegistry(options.packages ?? defaultPackages(options.config)),
-      authorizer: options.authorizer ?? new DefaultAuthorizer(),
+      authorizer: options.authorizer ?? new PresRulesAuthorizer({ defaultHandling: options.config.defaultSubHandling, fallback: new DefaultAuthorizer() }),
       ids: options.ids,
       xmlLimits,
       ...(options.targetCache ? { targetCache: options.targetCache } : {}),

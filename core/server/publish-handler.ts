@@ -11,10 +11,9 @@ import type { StatePackage } from '../packages/event-package.js';
 import { sipReason } from '../reason-phrases.js';
 import { sameMediaType } from '../sip/media-type.js';
 import type { PublicationRecord } from '../store/records.js';
-import { recompose } from './composition.js';
+import { recompose, stateChanged } from './composition.js';
 import type { EventContext } from './event-context.js';
 import { grantExpires } from './request-fields.js';
-import { fanOut } from './state-notifier.js';
 
 export function handlePublish(ctx: EventContext, req: SipRequest, pkg: StatePackage): Result<SipReply> {
   const { config, ids, xmlLimits } = ctx.deps;
@@ -89,7 +88,7 @@ export function handlePublish(ctx: EventContext, req: SipRequest, pkg: StatePack
 
   if (changed) {
     const state = recompose(ctx, pkg);
-    if (state) fanOut(ctx, pkg, state);
+    if (state) stateChanged(ctx, pkg, state);
   }
   return ok({
     status: 200,

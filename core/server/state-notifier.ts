@@ -55,7 +55,7 @@ export function fanOut(ctx: EventContext, pkg: StatePackage, state: StateRecord)
   let lastHandling: string | undefined;
   let lastBody: NotifyBody | undefined;
   for (const t of ctx.targets(pkg.name)) {
-    if (t.status !== 'active' || t.expiresAt <= ctx.now) continue;
+    if (t.status !== 'active' || t.expiresAt <= ctx.now || ctx.notified.has(t.id)) continue;
     if (t.view !== lastView || t.handling !== lastHandling) {
       lastBody = stateBody(ctx, pkg, t, state);
       lastView = t.view;

@@ -80,7 +80,7 @@ export function notifySubscriber(ctx: EventContext, pkg: EventPackage, sub: Subs
 
 export function authorize(ctx: EventContext, pkg: EventPackage, watcher: { aor: string; authenticated: boolean }): AuthorizationDecision {
   return ctx.deps.authorizer.authorize(
-    { resource: ctx.resource, event: pkg.name, watcher: watcher.aor, authenticated: watcher.authenticated },
+    { resource: ctx.resource, event: pkg.name, watcher: watcher.aor, authenticated: watcher.authenticated, now: ctx.now },
     ctx.kv,
   );
 }

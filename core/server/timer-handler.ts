@@ -7,9 +7,8 @@
  */
 import type { StatePackage } from '../packages/event-package.js';
 import type { TimerRef } from '../store/records.js';
-import { recompose } from './composition.js';
+import { recompose, stateChanged } from './composition.js';
 import type { EventContext } from './event-context.js';
-import { fanOut } from './state-notifier.js';
 import { notifySubscriber } from './subscribe-handler.js';
 
 export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void {
@@ -47,6 +46,6 @@ export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void 
     const pkg = ctx.deps.packages.state(event);
     if (!pkg) continue;
     const state = recompose(ctx, pkg as StatePackage);
-    if (state) fanOut(ctx, pkg, state);
+    if (state) stateChanged(ctx, pkg, state);
   }
 }

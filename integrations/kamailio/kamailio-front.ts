@@ -9,9 +9,10 @@
  * in the JSON-RPC result; the config's result route calls t_reply() and then
  * t_uac_send() for it, in the same process, so the 2xx is written first.
  * Kamailio reports the watcher's final response with the notification
- * `presenced.notify-result {callId, cseq, code}` from
- * event_route[tm:local-response]; until then the delivery layer holds that
- * dialog's later NOTIFYs, so they cannot overtake it.
+ * `presenced.notify-result {callId, cseq, code}` from its reply_route; until
+ * then the delivery layer holds that dialog's later NOTIFYs, so they cannot
+ * overtake it. Kamailio reports nothing when its own transaction times out,
+ * so after `externalTimeoutMs` the NOTIFY counts as a 408 (retried by the core).
  */
 import type { HandleResult, Notify, NotifyOutcome, SipRequest } from '../../core/contract.js';
 import { parseDialogHeaders } from '../../core/sip/notify-headers.js';
@@ -31,7 +32,13 @@ export interface KamailioFrontOptions {
   readonly transport: NotifyTransport;
   readonly rpc: { readonly host: string; readonly port: number };
   readonly delivery?: NotifyDeliveryOptions;
-  /** Longest wait for Kamailio's report of the final response to a NOTIFY it sent for us. */
+  /**
+   * Longest wait for Kamailio's report of the final response to a NOTIFY it
+   * sent for us. Kamailio reports nothing when its own transaction times out
+   * (the watcher never answered), so after this the NOTIFY counts as a 408
+   * and is retried like any other. Keep it a little above Kamailio's tm
+   * `fr_timer` (5 s in the example config). Default 8000 ms.
+   */
   readonly externalTimeoutMs?: number;
   /** Prometheus metrics (requests, NOTIFYs, latency). */
   readonly metrics?: PresenceMetrics;
@@ -67,7 +74,7 @@ export class KamailioFront {
   private port = 0;
 
   constructor(private readonly options: KamailioFrontOptions) {
-    this.externalTimeoutMs = options.externalTimeoutMs ?? 40_000;
+    this.externalTimeoutMs = options.externalTimeoutMs ?? 8_000;
     this.transport = options.transport;
     const engine = options.engine;
     this.delivery = new NotifyDelivery(options.transport, engine, options.delivery ?? DEFAULT_DELIVERY_OPTIONS);
@@ -131,7 +138,8 @@ export class KamailioFront {
         if (this.external.delete(key)) {
           this.stats.externalTimeouts++;
           this.stats.external = this.external.size;
-          this.delivery.externalSettled(own, undefined);
+          // No report: Kamailio's transaction timed out without a final response (RFC 3261 Timer F → 408).
+          this.delivery.externalSettled(own, 408);
         }
       }, this.externalTimeoutMs);
       timer.unref?.();

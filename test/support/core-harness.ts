@@ -13,7 +13,8 @@ import type { TimerRef } from '../../core/store/records.js';
 import type { Authorizer } from '../../core/authz/authorizer.js';
 
 export function testConfig(overrides: DeepPartial<PresenceConfig> = {}): PresenceConfig {
-  const r = resolveConfig({ contact: '<sip:192.0.2.1:5060>', ...overrides });
+  // Tests default to open presence; pres-rules tests set defaultSubHandling (or rules) themselves.
+  const r = resolveConfig({ contact: '<sip:192.0.2.1:5060>', defaultSubHandling: 'allow', ...overrides });
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }

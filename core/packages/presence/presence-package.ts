@@ -8,7 +8,8 @@ import type { StatePackage } from '../event-package.js';
 import { composePidf } from './pidf-compose.js';
 import { parsePidf, pidfFromElement, type PidfDocument } from './pidf-document.js';
 import type { XcapDocumentRecord } from '../../store/records.js';
-import { neutralPidf, renderPidf } from './pidf-render.js';
+import { neutralPidf } from './pidf-render.js';
+import { presencePackageRender } from '../../authz/pres-rules/pres-rules-authorizer.js';
 
 export const PIDF_CONTENT_TYPE = 'application/pidf+xml';
 
@@ -35,9 +36,9 @@ export function presencePackage(options: PresencePackageOptions = {}): StatePack
     neutral(resource) {
       return neutralPidf(resource);
     },
-    render(doc) {
-      // Transformations (RFC 5025) arrive with pres-rules; until then every allowed view is the full document.
-      return renderPidf(doc);
+    render(doc, decision) {
+      // RFC 5025 transformations: polite-block → neutral; restricted view → only what the rules grant.
+      return presencePackageRender(doc, decision);
     },
     staticState(store, resource) {
       const rec = store.get('xcap', ['pidf-manipulation', 'users', resource, 'index']) as XcapDocumentRecord | undefined;
