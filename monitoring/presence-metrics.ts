@@ -143,6 +143,12 @@ export class PresenceMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly xcapRequests = new Counter({
+    name: 'presenced_xcap_requests_total',
+    help: 'XCAP requests by application usage, method and HTTP status',
+    labelNames: ['usage', 'method', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly storeCommit = new Histogram({
     name: 'presenced_store_commit_seconds',
     help: 'LMDB write transaction latency until durable (group commit)',
@@ -208,6 +214,10 @@ export class PresenceMetrics {
     if (waitMs !== undefined) this.taskWait.observe({ kind }, waitMs / 1000);
     if (computeMs !== undefined) this.taskCompute.observe({ kind }, computeMs / 1000);
     if (commitMs !== undefined && commitMs > 0) this.storeCommit.observe(commitMs / 1000);
+  }
+
+  observeXcap(auid: string, method: string, status: number): void {
+    this.xcapRequests.inc({ usage: XCAP_USAGES.has(auid) ? auid : 'other', method: boundedXcapMethod(method), code: String(status) });
   }
 
   observeNotifySent(mode: string, event: string, publishedAt: number | undefined): void {
@@ -472,6 +482,19 @@ export class PresenceMetrics {
 }
 
 const METHODS = new Set(['PUBLISH', 'SUBSCRIBE', 'NOTIFY', 'OPTIONS']);
+const XCAP_USAGES = new Set([
+  'pres-rules',
+  'org.openmobilealliance.pres-rules',
+  'resource-lists',
+  'rls-services',
+  'pidf-manipulation',
+  'xcap-caps',
+  'org.openmobilealliance.xcap-directory',
+]);
+
+function boundedXcapMethod(m: string): string {
+  return m === 'GET' || m === 'PUT' || m === 'DELETE' ? m : 'other';
+}
 const EVENTS = new Set(['presence', 'presence.winfo', 'dialog', 'message-summary', 'xcap-diff']);
 
 function boundedMethod(m: string): string {

@@ -8,6 +8,7 @@ import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { PresenceServer } from '../core/server/presence-server.js';
 import type { HandleResult } from '../core/contract.js';
+import type { XcapResponse } from '../core/xcap/xcap-service.js';
 import { packNotifies } from './notify-batch.js';
 import { RandomIds } from './random-ids.js';
 import { TargetCache } from '../core/store/target-cache.js';
@@ -46,6 +47,7 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
   const started = performance.now();
   let result: HandleResult;
   let kv: LmdbTaskKv;
+  let xcap: XcapResponse | undefined;
   try {
     store.refresh();
     kv = new LmdbTaskKv(store);
@@ -60,6 +62,12 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
       case 'outcomes':
         result = server.notifyOutcomes(task.resource, task.outcomes, kv, now);
         break;
+      case 'xcap': {
+        const r = server.xcap(task.request, kv, now);
+        xcap = r.response;
+        result = r;
+        break;
+      }
     }
   } catch (err) {
     return { ok: false, code: 'internal', detail: err instanceof Error ? `${err.message}` : String(err) };
@@ -77,7 +85,12 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
   const committed = performance.now();
   const out: PoolResult = {
     ok: true,
-    value: reply ? { reply, notifies, metrics: workerMetrics(result.metrics) } : { notifies, metrics: workerMetrics(result.metrics) },
+    value: {
+      ...(reply ? { reply } : {}),
+      ...(xcap ? { xcap } : {}),
+      notifies,
+      metrics: workerMetrics(result.metrics),
+    },
     timing: { computeMs: computed - started, commitMs: committed - computed, writes: kv.pending },
   };
   if (!notifies.buffer) return out;

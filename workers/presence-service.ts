@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import type { HandleResult, Notify, NotifyOutcome, SipRequest } from '../core/contract.js';
 import { errorReply } from '../core/errors.js';
 import { PresenceServer } from '../core/server/presence-server.js';
-import type { TimerRef } from '../core/store/records.js';
+import type { TimerRef, XcapUserRecord } from '../core/store/records.js';
 import { tagOf } from '../core/sip/name-addr.js';
 import { PresenceReader } from '../core/store/presence-store.js';
 import { Dispatcher, type TaskRunner } from './dispatcher.js';
@@ -20,6 +20,7 @@ import type { ServiceOptions } from './service-options.js';
 import { LmdbStore } from './store/lmdb-store.js';
 import { unpackNotifies } from './notify-batch.js';
 import type { Census } from '../core/store/census.js';
+import { xcapLane, type XcapRequest, type XcapResponse } from '../core/xcap/xcap-service.js';
 import type { PackedResult, PoolResult, PoolTask, WorkerInit } from './tasks.js';
 
 /** Path of the compiled worker entry, also when this module runs from TypeScript sources (tests). */
@@ -153,6 +154,25 @@ export class PresenceService {
     return result;
   }
 
+  /**
+   * Handle an XCAP request in the lane of the document owner (so a pres-rules
+   * change is ordered with that user's presence events). NOTIFYs it implies
+   * go to `onNotifies`. Overload → 503.
+   */
+  async xcap(request: XcapRequest): Promise<XcapResponse> {
+    if (this.closed) return { status: 503, headers: { 'Retry-After': String(this.options.retryAfterSeconds) } };
+    const clock = this.options.clock;
+    const task: PoolTask = clock ? { kind: 'xcap', request, now: clock() } : { kind: 'xcap', request };
+    const r = await this.dispatcher.submit(xcapLane(request.path, request.query), task);
+    if (!r.ok) {
+      if (r.code !== 'overloaded' && r.code !== 'timeout') this.onError(r.code, r.detail);
+      const status = r.code === 'overloaded' || r.code === 'timeout' ? 503 : 500;
+      return { status, headers: status === 503 ? { 'Retry-After': String(this.options.retryAfterSeconds) } : {} };
+    }
+    if (r.value.notifies.count > 0) this.onNotifies(unpackNotifies(r.value.notifies));
+    return r.value.xcap ?? { status: 500, headers: {} };
+  }
+
   /** Report the final response of a NOTIFY; outcomes of one resource are applied in order, in batches. */
   notifyOutcome(outcome: NotifyOutcome): void {
     if (this.closed) return;
@@ -267,6 +287,17 @@ export class PresenceService {
       if (v.until > now) break;
       this.recent.delete(k);
     }
+  }
+
+  /** An XCAP user (HTTP Digest credentials), read from the store (users may be added by another process). */
+  xcapUser(username: string): XcapUserRecord | undefined {
+    this.store.refresh();
+    return this.store.get('xcapUsers', [username]) as XcapUserRecord | undefined;
+  }
+
+  /** Add or replace an XCAP user (durable when it resolves). */
+  putXcapUser(username: string, user: XcapUserRecord): Promise<void> {
+    return this.store.commit([{ table: 'xcapUsers', key: [username], value: user }]);
   }
 
   /** Wait until every queued task finished. */

@@ -7,6 +7,7 @@ import type { PresenceConfig } from '../core/config.js';
 import type { TimerRef } from '../core/store/records.js';
 import type { CoreMetrics } from '../core/core-metrics.js';
 import type { Census } from '../core/store/census.js';
+import type { XcapRequest, XcapResponse } from '../core/xcap/xcap-service.js';
 import type { PackedNotifies } from './notify-batch.js';
 import type { LmdbStoreOptions } from './store/lmdb-store.js';
 
@@ -15,7 +16,9 @@ export type PoolTask =
   | { readonly kind: 'timers'; readonly resource: string; readonly timers: readonly TimerRef[]; readonly now?: number }
   | { readonly kind: 'outcomes'; readonly resource: string; readonly outcomes: readonly NotifyOutcome[]; readonly now?: number }
   /** Count the store (state gauges at startup). */
-  | { readonly kind: 'census' };
+  | { readonly kind: 'census' }
+  /** An XCAP request, in the lane of the document owner. */
+  | { readonly kind: 'xcap'; readonly request: XcapRequest; readonly now?: number };
 
 /** Timing of a task inside the worker, for metrics. */
 export interface TaskTiming {
@@ -40,6 +43,8 @@ export interface PackedResult {
   readonly notifies: PackedNotifies;
   readonly metrics?: WorkerMetrics;
   readonly census?: Census;
+  /** The HTTP response of an `xcap` task. */
+  readonly xcap?: XcapResponse;
 }
 
 export type PoolResult = TaskOutcome<PackedResult> & { readonly timing?: TaskTiming };

@@ -23,6 +23,8 @@ import type { TargetCache } from '../store/target-cache.js';
 import { WriteOverlay } from '../store/write-overlay.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from '../xml/xml-parser.js';
 import { EventContext } from './event-context.js';
+import { handleXcap, xcapLane, type XcapRequest, type XcapResponse } from '../xcap/xcap-service.js';
+import { defaultAppUsageRegistry } from '../xcap/usages/xcap-caps.js';
 import { handleNotifyOutcome } from './notify-outcome-handler.js';
 import { handlePublish } from './publish-handler.js';
 import { requireEvent, requireResource, toTagOf } from './request-fields.js';
@@ -52,6 +54,8 @@ const ALLOW = 'PUBLISH, SUBSCRIBE';
 
 export class PresenceServer {
   readonly deps: ServerDeps;
+  /** XCAP application usages served by the XDMS (RFC 4825 §5). */
+  readonly xcapUsages = defaultAppUsageRegistry();
 
   constructor(options: PresenceServerOptions) {
     const limits = options.config.limits;
@@ -137,6 +141,25 @@ export class PresenceServer {
     if (!result.ok || !ctx) return { reply: errorReply(result.ok ? { code: 'internal' } : result.error), notifies: [] };
     const notifies = this.finish(ctx, overlay, kv);
     return { reply: result.value, notifies, metrics: ctx.metrics };
+  }
+
+  /**
+   * Handle an XCAP request (RFC 4825) in the lane `xcapLane(path, query)`.
+   * A refused request changes nothing; an accepted change to pres-rules,
+   * pidf-manipulation or any document of the owner produces the NOTIFYs it
+   * implies (re-authorized subscriptions, recomposed presence, xcap-diff).
+   */
+  xcap(req: XcapRequest, kv: KvStore, now: number): { readonly response: XcapResponse } & HandleResult {
+    const overlay = new WriteOverlay(kv);
+    const ctx = new EventContext(this.deps, overlay, xcapLane(req.path, req.query), now);
+    const response = handleXcap(ctx, req, {
+      registry: this.xcapUsages,
+      root: this.deps.config.xcapRoot,
+      maxBodyBytes: this.deps.config.limits.maxBodyBytes,
+    });
+    if (response.status >= 300) return { response, notifies: [] };
+    const notifies = this.finish(ctx, overlay, kv);
+    return { response, notifies, metrics: ctx.metrics };
   }
 
   /** Process due timers of one resource (from the expiry sweep). */

@@ -19,6 +19,7 @@ import { RpcNotifyTransport } from '../kamailio/delivery/rpc-notify-transport.js
 import { SipNotifyTransport } from '../kamailio/delivery/sip-notify-transport.js';
 import { PresenceService } from '../../workers/presence-service.js';
 import { MetricsServer } from '../../monitoring/metrics-server.js';
+import { XcapServer } from '../xcap/xcap-server.js';
 import { PresenceMetrics } from '../../monitoring/presence-metrics.js';
 import { wireMetrics } from '../../monitoring/wire-metrics.js';
 import { loadSettings, serviceOptions, type Settings } from './settings.js';
@@ -87,6 +88,20 @@ async function main(): Promise<void> {
   const front = new KamailioFront({ engine: service, transport: makeTransport(settings), rpc: settings.rpc, metrics, log: (m) => log(m) });
   wireMetrics(metrics, service, front);
   const port = await front.start();
+  let xcapServer: XcapServer | undefined;
+  if (settings.xcap.port > 0) {
+    xcapServer = new XcapServer({
+      engine: service,
+      users: (u) => service.xcapUser(u),
+      rootPath: settings.xcap.rootPath,
+      realm: settings.xcap.realm,
+      bodyLimit: presence.limits.maxBodyBytes,
+      trustedProxies: settings.xcap.trustedProxies,
+      onRequest: (auid, method, status) => metrics.observeXcap(auid, method, status),
+    });
+    const xport = await xcapServer.listen(settings.xcap.port, settings.xcap.host);
+    log(`XCAP (XDMS) on http://${settings.xcap.host}:${xport}${settings.xcap.rootPath} (realm ${settings.xcap.realm})`);
+  }
   let metricsServer: MetricsServer | undefined;
   if (settings.metrics.port > 0) {
     metricsServer = new MetricsServer(metrics);
@@ -109,6 +124,7 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${signal}: stopping`);
     await metricsServer?.close();
+    await xcapServer?.close();
     await front.close();
     await service.close();
     if (kamailio) await kamailio.stop();

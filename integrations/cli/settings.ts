@@ -38,6 +38,17 @@ export interface Settings {
   readonly localKamailio: boolean;
   /** Prometheus /metrics endpoint (port 0 disables it). */
   readonly metrics: { readonly host: string; readonly port: number };
+  /** XCAP server (XDMS, RFC 4825); port 0 disables it. */
+  readonly xcap: {
+    readonly host: string;
+    readonly port: number;
+    readonly rootPath: string;
+    readonly realm: string;
+    /** Proxies allowed to assert the user in `X-XCAP-Asserted-Identity` instead of Digest. */
+    readonly trustedProxies: readonly string[];
+    /** The XCAP root as clients see it (default http://<host>:<port><rootPath>). */
+    readonly publicRoot?: string;
+  };
 }
 
 export function defaultSettings(): Settings {
@@ -59,6 +70,7 @@ export function defaultSettings(): Settings {
     },
     localKamailio: false,
     metrics: { host: '127.0.0.1', port: 9469 },
+    xcap: { host: '127.0.0.1', port: 8080, rootPath: '/xcap-root', realm: 'presenced', trustedProxies: [] },
   };
 }
 
@@ -93,6 +105,7 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
   const proxyPort = int(env, 'PRESENCED_PROXY_PORT', problems);
   const sipPort = int(env, 'PRESENCED_SIP_PORT', problems);
   const metricsPort = int(env, 'PRESENCED_METRICS_PORT', problems);
+  const xcapPort = int(env, 'PRESENCED_XCAP_PORT', problems);
   const settings: Settings = {
     ...base,
     ...file,
@@ -115,8 +128,16 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
       ...(env.PRESENCED_METRICS_HOST ? { host: env.PRESENCED_METRICS_HOST } : {}),
       ...(metricsPort !== undefined ? { port: metricsPort } : {}),
     },
+    xcap: {
+      ...base.xcap,
+      ...file.xcap,
+      ...(env.PRESENCED_XCAP_HOST ? { host: env.PRESENCED_XCAP_HOST } : {}),
+      ...(xcapPort !== undefined ? { port: xcapPort } : {}),
+      ...(env.PRESENCED_XCAP_TRUSTED_PROXIES ? { trustedProxies: env.PRESENCED_XCAP_TRUSTED_PROXIES.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+    },
     presence: {
       ...file.presence,
+      ...(env.PRESENCED_DEFAULT_SUB_HANDLING ? { defaultSubHandling: env.PRESENCED_DEFAULT_SUB_HANDLING as PresenceConfig['defaultSubHandling'] } : {}),
       ...(env.PRESENCED_NODE_ID ? { nodeId: env.PRESENCED_NODE_ID } : {}),
       ...(env.PRESENCED_CONTACT ? { contact: env.PRESENCED_CONTACT } : {}),
     },
@@ -126,7 +147,8 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
   if (!(settings.rpc.port > 0 && settings.rpc.port < 65536)) problems.push('rpc.port must be a TCP port');
   if (settings.delivery.mode !== 'sip' && settings.delivery.mode !== 'rpc') problems.push('delivery.mode must be "sip" or "rpc"');
   if (settings.delivery.proxy.transport !== 'udp' && settings.delivery.proxy.transport !== 'tcp') problems.push('delivery.proxy.transport must be "udp" or "tcp"');
-  const presence = resolveConfig(settings.presence);
+  const xcapRoot = settings.xcap.publicRoot ?? `http://${settings.xcap.host}:${settings.xcap.port}${settings.xcap.rootPath}`;
+  const presence = resolveConfig({ xcapRoot, ...settings.presence });
   if (!presence.ok) problems.push(...presence.problems.map((p) => `presence.${p}`));
   if (problems.length > 0 || !presence.ok) return { ok: false, problems };
   return { ok: true, settings, presence: presence.config };

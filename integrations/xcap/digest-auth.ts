@@ -34,7 +34,7 @@ export function parseDigestHeader(header: string | undefined): Record<string, st
   const m = /^\s*Digest\s+/i.exec(header);
   if (!m) return undefined;
   const out: Record<string, string> = {};
-  const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*(?:,|$)/y;
+  const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*(?:,|$)/y;
   re.lastIndex = m[0].length;
   while (re.lastIndex < header.length) {
     const r = re.exec(header);

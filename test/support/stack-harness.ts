@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { connect } from 'node:net';
 import type { DeepPartial, PresenceConfig } from '../../core/config.js';
 import { KamailioFront } from '../../integrations/kamailio/kamailio-front.js';
+import { XcapServer } from '../../integrations/xcap/xcap-server.js';
 import { KamailioProcess } from '../../integrations/kamailio/kamailio-process.js';
 import { RpcNotifyTransport } from '../../integrations/kamailio/delivery/rpc-notify-transport.js';
 import { SipNotifyTransport } from '../../integrations/kamailio/delivery/sip-notify-transport.js';
@@ -44,6 +45,8 @@ export interface StackOptions {
   readonly metrics?: boolean;
   /** More `-A NAME` defines for Kamailio (e.g. WITH_PROMETHEUS). */
   readonly kamailioDefines?: readonly string[];
+  /** Also run the XCAP server (XDMS) on a free port, root `/xcap-root`; users via `stack.service.putXcapUser`. */
+  readonly xcap?: boolean;
 }
 
 export interface Stack {
@@ -59,6 +62,7 @@ export interface Stack {
   /** With `metrics: true`: the registry and the port of its /metrics server (127.0.0.1). */
   readonly metrics?: PresenceMetrics;
   readonly metricsPort?: number;
+  readonly xcapPort?: number;
   /** Stop and start Kamailio again on the same ports (restart tests). */
   restartKamailio(): Promise<void>;
   stopKamailio(): Promise<void>;
@@ -103,6 +107,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   await front.start();
   const metricsServer = metrics ? new MetricsServer(metrics) : undefined;
   const metricsPort = metricsServer ? await metricsServer.listen(0, '127.0.0.1') : undefined;
+  const xcapServer = o.xcap
+    ? new XcapServer({ engine: service, users: (u) => service.xcapUser(u), rootPath: '/xcap-root', realm: 'presenced', bodyLimit: 65536 })
+    : undefined;
+  const xcapPort = xcapServer ? await xcapServer.listen(0, '127.0.0.1') : undefined;
   const defines = [...(delivery === 'rpc' ? ['WITH_RPC_DELIVERY'] : []), ...(o.kamailioDefines ?? [])];
 
   const startK = (): Promise<KamailioProcess> =>
@@ -136,6 +144,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     dataDir,
     ...(metrics ? { metrics } : {}),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ...(xcapPort !== undefined ? { xcapPort } : {}),
     async stopKamailio() {
       await kamailio.stop();
     },
@@ -152,6 +161,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     async stop() {
       await kamailio.stop().catch(() => undefined);
       await metricsServer?.close();
+      await xcapServer?.close();
       await front.close();
       await service.close();
       if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
