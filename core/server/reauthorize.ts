@@ -47,3 +47,14 @@ function reauthorize(ctx: EventContext, pkg: EventPackage, sub: SubscriptionReco
   }
   notifySubscriber(ctx, pkg, next, { state: next.status });
 }
+
+/**
+ * Schedule the next re-evaluation of the resource's subscriptions at the next
+ * instant one of its owner's `<validity>` windows opens or closes (RFC 4745
+ * §7.3), so time-limited permissions take effect on time.
+ */
+export function scheduleRulesTimer(ctx: EventContext): void {
+  const next = ctx.deps.authorizer.dependencies?.(ctx.kv, ctx.resource, ctx.now)?.nextChangeAt;
+  if (next === undefined || !(next > ctx.now)) return;
+  ctx.store.scheduleTimer({ dueAt: next, resource: ctx.resource, kind: 'rules', event: 'presence', id: 'rules' });
+}

@@ -10,6 +10,7 @@ import type { TimerRef } from '../store/records.js';
 import { recompose, stateChanged } from './composition.js';
 import type { EventContext } from './event-context.js';
 import { notifySubscriber } from './subscribe-handler.js';
+import { reauthorizeResource, scheduleRulesTimer } from './reauthorize.js';
 
 export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void {
   const recomposeNeeded = new Set<string>();
@@ -24,6 +25,11 @@ export function runTimers(ctx: EventContext, timers: readonly TimerRef[]): void 
         ctx.store.removePublication(pub);
         recomposeNeeded.add(t.event);
       }
+      continue;
+    }
+    if (t.kind === 'rules') {
+      reauthorizeResource(ctx);
+      scheduleRulesTimer(ctx);
       continue;
     }
     const sub = ctx.store.subscription(t.resource, t.event, t.id);

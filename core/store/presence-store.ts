@@ -194,6 +194,11 @@ export class PresenceStore extends PresenceReader {
     this.putResource(resource, { ...this.resource(resource), subsVersion: this.newVersion() });
   }
 
+  /** Schedule a timer of any kind (used for `rules` re-evaluation timers). */
+  scheduleTimer(t: TimerRef): void {
+    this.setTimer(t);
+  }
+
   clearTimer(t: TimerRef): void {
     this.kv.remove('timers', timerKey(t));
   }

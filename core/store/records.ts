@@ -148,7 +148,8 @@ export interface DialogRef {
   readonly id: string;
 }
 
-export type TimerKind = 'publication' | 'subscription' | 'retry';
+/** `rules`: the next instant a pres-rules `<validity>` window of the owner opens or closes. */
+export type TimerKind = 'publication' | 'subscription' | 'retry' | 'rules';
 
 export interface TimerRef {
   readonly dueAt: number;

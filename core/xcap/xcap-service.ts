@@ -20,7 +20,7 @@ import type { XmlElement } from '../xml/xml-node.js';
 import { serializeXml } from '../xml/xml-serializer.js';
 import type { EventContext } from '../server/event-context.js';
 import { recompose, stateChanged } from '../server/composition.js';
-import { reauthorizeResource } from '../server/reauthorize.js';
+import { reauthorizeResource, scheduleRulesTimer } from '../server/reauthorize.js';
 import { parseNodeSelector, type NodeSelector } from './node-selector.js';
 import { ancestorUri, deleteNode, getDocument, getNode, putNode, xcapErrorDocument, XCAP_ERROR_MIME, type XcapError } from './xcap-document.js';
 import { formatDocumentSelector, parseXcapUri, type XcapUri } from './xcap-uri.js';
@@ -190,7 +190,10 @@ function documentChanged(ctx: EventContext, uri: XcapUri, usage: AppUsage, previ
   if (newEtag !== undefined) entry.newEtag = newEtag;
   ctx.documentChanges.push(entry);
   if (uri.tree !== 'users') return;
-  if (PRES_RULES_AUIDS.includes(usage.auid)) reauthorizeResource(ctx);
+  if (PRES_RULES_AUIDS.includes(usage.auid)) {
+    reauthorizeResource(ctx);
+    scheduleRulesTimer(ctx);
+  }
   if (usage.auid === 'pidf-manipulation') {
     const presence = ctx.deps.packages.state('presence');
     if (presence) {
