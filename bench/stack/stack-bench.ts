@@ -956,7 +956,8 @@ async function runMode(mode: Mode, roundNo: number): Promise<ModeResult> {
         local: { host: '127.0.0.1', port: presencedSipPort },
         rpcUrl: `http://127.0.0.1:${sipPort}/RPC`,
       },
-      presence: { contact: `<sip:presence@127.0.0.1:${sipPort}>` },
+      // Open presence: the benchmark measures delivery, not authorization.
+      presence: { contact: `<sip:presence@127.0.0.1:${sipPort}>`, defaultSubHandling: 'allow' },
     };
     const configFile = join(dir, 'presenced.json');
     writeFileSync(configFile, JSON.stringify(settings, null, 2));
