@@ -7,7 +7,8 @@
 import type { PoolResult, PoolTask } from './tasks.js';
 
 export interface TaskRunner {
-  run(task: PoolTask): Promise<PoolResult>;
+  /** Run a task; `lane` lets the runner keep a resource on one worker (cache affinity). */
+  run(task: PoolTask, lane: string): Promise<PoolResult>;
 }
 
 export interface DispatcherOptions {
@@ -102,7 +103,7 @@ export class Dispatcher {
     this.onWait?.(performance.now() - item.enqueuedAt, item.task);
     let started: Promise<PoolResult>;
     try {
-      started = this.runner.run(item.task);
+      started = this.runner.run(item.task, name);
     } catch (err) {
       // A runner that throws instead of rejecting must not leave the lane stuck.
       started = Promise.reject(err);

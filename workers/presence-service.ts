@@ -7,7 +7,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import type { HandleResult, Notify, NotifyOutcome, SipRequest } from '../core/contract.js';
 import { errorReply } from '../core/errors.js';
 import { PresenceServer } from '../core/server/presence-server.js';
@@ -15,6 +14,7 @@ import type { TimerRef, XcapUserRecord } from '../core/store/records.js';
 import { tagOf } from '../core/sip/name-addr.js';
 import { PresenceReader } from '../core/store/presence-store.js';
 import { Dispatcher, type TaskRunner } from './dispatcher.js';
+import { WorkerPools } from './worker-pools.js';
 import { RandomIds } from './random-ids.js';
 import type { ServiceOptions } from './service-options.js';
 import { LmdbStore } from './store/lmdb-store.js';
@@ -80,14 +80,14 @@ export class PresenceService {
 
   private constructor(
     readonly options: ServiceOptions,
-    private readonly pool: Piscina,
+    private readonly pool: WorkerPools,
     private readonly store: LmdbStore,
     /** A core instance in this thread, only for pure lookups (ordering keys). */
     private readonly local: PresenceServer,
   ) {
     const runner: TaskRunner = {
-      run: async (task) => {
-        const r = (await pool.run(task)) as PoolResult;
+      run: async (task, lane) => {
+        const r = await pool.run(task, lane);
         if (r.timing) {
           const t = this.timing;
           t.tasks++;
@@ -110,22 +110,20 @@ export class PresenceService {
     mkdirSync(options.store.path, { recursive: true });
     const store = LmdbStore.open(options.store);
     const init: WorkerInit = { config: options.config, store: options.store, targetCacheSize: options.pool.targetCacheSize };
-    const pool = new Piscina({
+    const pool = new WorkerPools({
       filename: workerEntry(),
-      minThreads: options.pool.threads,
-      maxThreads: options.pool.threads,
-      idleTimeout: Infinity,
+      threads: options.pool.threads,
       concurrentTasksPerWorker: options.pool.concurrentTasksPerWorker,
       atomics: (process.env.PRESENCED_ATOMICS as 'sync' | 'async' | 'disabled' | undefined) ?? 'async',
-      workerData: init,
-      ...(options.pool.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: options.pool.youngGenerationMb } } : {}),
+      init,
+      ...(options.pool.youngGenerationMb ? { youngGenerationMb: options.pool.youngGenerationMb } : {}),
     });
     const local = new PresenceServer({ config: options.config, ids: new RandomIds(options.config.nodeId) });
     const service = new PresenceService(options, pool, store, local);
     // Warm up every worker (opens its LMDB handle) before taking traffic.
-    await Promise.all(Array.from({ length: options.pool.threads }, () => pool.run({ kind: 'timers', resource: '', timers: [] } satisfies PoolTask)));
+    await pool.runOnEach({ kind: 'timers', resource: '', timers: [] } satisfies PoolTask);
     // Count the store once, before any traffic: the state gauges start exact.
-    const census = (await pool.run({ kind: 'census' } satisfies PoolTask)) as PoolResult;
+    const census = await pool.run({ kind: 'census' } satisfies PoolTask, '');
     if (census.ok && census.value.census) service.census = census.value.census;
     service.startSweeper();
     return service;
@@ -309,7 +307,7 @@ export class PresenceService {
     return {
       timing: { ...this.timing },
       dispatcher: this.dispatcher.stats(),
-      pool: { threads: this.pool.threads.length, queueSize: this.pool.queueSize, utilization: this.pool.utilization },
+      pool: { threads: this.pool.threads, queueSize: this.pool.queueSize, utilization: this.pool.utilization },
       deduplicated: this.deduplicated,
       sweeps: this.sweeps,
     };
