@@ -51,6 +51,13 @@ export type DigestCheck =
 export class DigestAuth {
   private readonly secret: Buffer;
   private readonly ttl: number;
+  /**
+   * Highest nonce-count seen per nonce (RFC 7616 §3.4: nc must grow): a
+   * captured Authorization header cannot be replayed on this node. Bounded
+   * (oldest nonces forgotten first; they expire anyway).
+   */
+  private readonly seen = new Map<string, number>();
+  private static readonly MAX_SEEN = 100_000;
 
   constructor(private readonly options: DigestOptions) {
     this.secret = options.secret ?? randomBytes(32);
@@ -66,16 +73,17 @@ export class DigestAuth {
     );
   }
 
-  private nonce(at: number): string {
+  /** `<time>.<random>.<mac>`: unique per challenge, checkable by any node sharing the secret. */
+  private nonce(at: number, rand = randomBytes(6).toString('base64url')): string {
     const ts = at.toString(36);
-    const mac = createHmac('sha256', this.secret).update(ts).digest('base64url').slice(0, 22);
-    return `${ts}.${mac}`;
+    const mac = createHmac('sha256', this.secret).update(`${ts}.${rand}`).digest('base64url').slice(0, 22);
+    return `${ts}.${rand}.${mac}`;
   }
 
   private nonceState(nonce: string, now: number): 'ok' | 'stale' | 'bad' {
-    const [ts, mac] = nonce.split('.');
-    if (ts === undefined || mac === undefined) return 'bad';
-    const expected = this.nonce(parseInt(ts, 36)).split('.')[1] as string;
+    const [ts, rand, mac, extra] = nonce.split('.');
+    if (ts === undefined || rand === undefined || mac === undefined || extra !== undefined) return 'bad';
+    const expected = this.nonce(parseInt(ts, 36), rand).split('.')[2] as string;
     const a = Buffer.from(mac);
     const b = Buffer.from(expected);
     if (a.length !== b.length || !timingSafeEqual(a, b)) return 'bad';
@@ -105,6 +113,12 @@ export class DigestAuth {
     const b = Buffer.from(expected);
     if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, stale: false, reason: 'wrong credentials' };
     if (state === 'stale') return { ok: false, stale: true, reason: 'nonce expired' };
+    const count = parseInt(nc, 16);
+    const last = this.seen.get(nonce) ?? 0;
+    if (!(count > last)) return { ok: false, stale: false, reason: 'replayed nonce count' };
+    this.seen.delete(nonce);
+    this.seen.set(nonce, count);
+    if (this.seen.size > DigestAuth.MAX_SEEN) this.seen.delete(this.seen.keys().next().value as string);
     return { ok: true, username };
   }
 }

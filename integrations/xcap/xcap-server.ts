@@ -8,7 +8,6 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { XcapRequest, XcapResponse } from '../../core/xcap/xcap-service.js';
-import { xcapErrorBody, XCAP_ERROR_MIME } from '../../core/xcap/xcap-document.js';
 import { DigestAuth, type DigestUser } from './digest-auth.js';
 
 export interface XcapEngine {
@@ -73,8 +72,9 @@ export class XcapServer {
     this.digest = new DigestAuth({ realm: options.realm, ...(options.nonceSecret ? { secret: options.nonceSecret } : {}) });
     this.trusted = new Set(options.trustedProxies ?? []);
     this.identityHeader = (options.identityHeader ?? 'X-XCAP-Asserted-Identity').toLowerCase();
-    this.app = Fastify({ logger: false, bodyLimit: options.bodyLimit, maxParamLength: 4096 });
-    // Bodies are kept raw: the XCAP layer decides what a valid body is.
+    this.app = Fastify({ logger: false, bodyLimit: options.bodyLimit, routerOptions: { maxParamLength: 4096 } });
+    // Bodies are kept raw, whatever their type (no JSON/text parsing): the XCAP layer decides what a valid body is.
+    this.app.removeAllContentTypeParsers();
     this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     this.app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
       const status = err.statusCode === 413 ? 413 : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
@@ -82,12 +82,14 @@ export class XcapServer {
     });
     const root = options.rootPath.replace(/\/+$/, '');
     const handler = (req: FastifyRequest, reply: FastifyReply): Promise<void> => this.handle(req, reply, root);
-    this.app.route({ method: ['GET', 'PUT', 'DELETE'], url: `${root}/*`, handler });
+    this.app.route({ method: ['GET', 'PUT', 'DELETE'], url: `${root}/*`, handler, exposeHeadRoute: false });
+    // HEAD (RFC 9110 §9.3.2): a GET without body; Digest still covers the HEAD method.
+    this.app.route({ method: 'HEAD', url: `${root}/*`, handler });
     this.app.route({
       method: ['POST', 'PATCH', 'OPTIONS'],
       url: `${root}/*`,
       handler: async (_req, reply) => {
-        await reply.code(405).header('Allow', 'GET, PUT, DELETE').send();
+        await reply.code(405).header('Allow', 'GET, HEAD, PUT, DELETE').send();
       },
     });
   }
@@ -120,15 +122,17 @@ export class XcapServer {
     }
 
     let body: string | undefined;
+    let bodyNotUtf8 = false;
     if (Buffer.isBuffer(req.body) && req.body.length > 0) {
       try {
         body = utf8.decode(req.body);
       } catch {
-        await finish(409, { 'Content-Type': XCAP_ERROR_MIME }, xcapErrorBody('not-utf-8'));
-        return;
+        bodyNotUtf8 = true; // reported by the engine after authorization (403/405 first)
       }
     }
-    const request: { -readonly [K in keyof XcapRequest]: XcapRequest[K] } = { method: req.method, path };
+    const head = req.method === 'HEAD';
+    const request: { -readonly [K in keyof XcapRequest]: XcapRequest[K] } = { method: head ? 'GET' : req.method, path };
+    if (bodyNotUtf8) request.bodyNotUtf8 = true;
     if (q >= 0) request.query = rawUrl.slice(q + 1);
     if (user !== undefined) request.user = user;
     const ifMatch = parseEtagList(req.headers['if-match'], false);
@@ -138,6 +142,12 @@ export class XcapServer {
     if (typeof req.headers['content-type'] === 'string') request.contentType = req.headers['content-type'];
     if (body !== undefined) request.body = body;
     const res = await this.options.engine.xcap(request);
+    if (head) {
+      const headers: Record<string, string> = { ...res.headers };
+      if (res.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(res.body));
+      await finish(res.status, headers);
+      return;
+    }
     await finish(res.status, { ...res.headers }, res.body);
   }
 

@@ -7,6 +7,7 @@
 import type { XcapDocumentRecord } from '../../store/records.js';
 import type { DocumentEntry, DocumentsPackage } from '../event-package.js';
 import { escapeAttr } from '../../xml/xml-serializer.js';
+import { formatDocumentSelector } from '../../xcap/xcap-uri.js';
 
 export const XCAP_DIFF_NS = 'urn:ietf:params:xml:ns:xcap-diff';
 export const XCAP_DIFF_CONTENT_TYPE = 'application/xcap-diff+xml';
@@ -20,9 +21,9 @@ export const USER_AUIDS: readonly string[] = [
   'pidf-manipulation',
 ];
 
-/** `sel` of a user document (RFC 5874 §4: relative to the XCAP root). */
+/** `sel` of a user document (RFC 5874 §4: relative to the XCAP root, encoded like the XCAP URI). */
 export function documentSel(auid: string, xui: string, document: string): string {
-  return `${auid}/users/${xui}/${document}`;
+  return formatDocumentSelector({ auid, tree: 'users', xui, document });
 }
 
 export function renderXcapDiff(xcapRoot: string, entries: readonly DocumentEntry[]): string {

@@ -36,7 +36,7 @@ describe('DigestAuth', () => {
     expect(auth.verify(answer(ch, 'SHA-256', 'GET', uri, 'secret', 'mallory'), 'GET', uri, lookup).ok).toBe(false);
     expect(auth.verify(answer(ch, 'SHA-256', 'GET', uri), 'GET', `${uri}x`, lookup).ok).toBe(false);
     expect(auth.verify(answer(ch, 'SHA-256', 'GET', uri), 'PUT', uri, lookup).ok).toBe(false);
-    const forged = answer(ch, 'SHA-256', 'GET', uri).replace(/nonce="([^".]+)\.[^"]+"/, 'nonce="$1.AAAAAAAAAAAAAAAAAAAAAA"');
+    const forged = answer(ch, 'SHA-256', 'GET', uri).replace(/nonce="([^".]+)\.([^".]+)\.[^"]+"/, 'nonce="$1.$2.AAAAAAAAAAAAAAAAAAAAAA"');
     expect(auth.verify(forged, 'GET', uri, lookup)).toMatchObject({ ok: false, reason: 'bad nonce' });
     expect(auth.verify(answer(ch, 'SHA-256', 'GET', uri).replace('qop=auth, ', ''), 'GET', uri, lookup).ok).toBe(false);
     expect(auth.verify(undefined, 'GET', uri, lookup)).toMatchObject({ ok: false, stale: false });
@@ -47,6 +47,12 @@ describe('DigestAuth', () => {
     const ch = auth.challenges()[0] as string;
     const later = Date.now() + 61_000;
     expect(auth.verify(answer(ch, 'SHA-256', 'GET', uri), 'GET', uri, lookup, later)).toEqual({ ok: false, stale: true, reason: 'nonce expired' });
+  });
+
+  it('refuses a replayed Authorization header (the nonce count must grow)', () => {
+    const header = answer(auth.challenges()[0] as string, 'SHA-256', 'PUT', uri);
+    expect(auth.verify(header, 'PUT', uri, lookup).ok).toBe(true);
+    expect(auth.verify(header, 'PUT', uri, lookup)).toMatchObject({ ok: false, reason: 'replayed nonce count' });
   });
 
   it('does not accept nonces from another secret (another cluster)', () => {
