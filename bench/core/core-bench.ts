@@ -11,7 +11,8 @@
  * separately as `mainDecodeUsPerNotify`).
  *
  *   node dist/bench/core/core-bench.js [--sizes 10000,100000,1000000] [--fanout 100]
- *        [--seconds 10] [--rounds 2] [--concurrency 512] [--out bench/results]
+ *        [--seconds 10] [--rounds 2] [--concurrency 512] [--threads 1,2]
+ *        [--tasks-per-worker 32[,128]] [--out bench/results]
  */
 import { mkdirSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '512' },
     threads: { type: 'string', default: '1,2' },
+    // Tasks in flight per worker (ServiceOptions.pool.concurrentTasksPerWorker); a list compares them side by side.
+    'tasks-per-worker': { type: 'string', default: '32' },
     out: { type: 'string', default: 'bench/results' },
     dir: { type: 'string' },
     quiet: { type: 'boolean', default: false },
@@ -45,6 +48,7 @@ const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 const concurrency = Number(args.concurrency);
 const threadCounts = (args.threads as string).split(',').map(Number);
+const tasksPerWorker = (args['tasks-per-worker'] as string).split(',').map(Number);
 const log = (msg: string): void => {
   if (!args.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 };
@@ -63,14 +67,14 @@ function body(entity: string, open: boolean, k: number | string): string {
   );
 }
 
-function options(dir: string, threads: number): ServiceOptions {
+function options(dir: string, threads: number, perWorker = tasksPerWorker[0] as number): ServiceOptions {
   // Open presence: the benchmark measures fan-out, not authorization (no pres-rules documents).
   const c = resolveConfig({ contact: '<sip:192.0.2.1:5060>', defaultSubHandling: 'allow', limits: { maxSubscriptionsPerResource: 1_000_000 } });
   if (!c.ok) throw new Error(c.problems.join(', '));
   return {
     config: c.config,
     store: { path: dir, durability: (process.env.BENCH_DURABILITY as 'sync' | 'none' | undefined) ?? 'sync', mapSize: 8 * 1024 ** 3 },
-    pool: { threads, concurrentTasksPerWorker: 32, maxPending: 100_000, taskTimeoutMs: 60_000, targetCacheSize: 1_000_000, ...(process.env.BENCH_YOUNG ? { youngGenerationMb: Number(process.env.BENCH_YOUNG) } : {}) },
+    pool: { threads, concurrentTasksPerWorker: perWorker, maxPending: 100_000, taskTimeoutMs: 60_000, targetCacheSize: 1_000_000, ...(process.env.BENCH_YOUNG ? { youngGenerationMb: Number(process.env.BENCH_YOUNG) } : {}) },
     sweep: { ...DEFAULT_SWEEP, intervalMs: 3_600_000 },
     retryAfterSeconds: 5,
     dedupeSeconds: 32,
@@ -94,6 +98,7 @@ async function pooled(count: number, limit: number, task: (i: number) => Promise
 
 interface RoundResult {
   threads: number;
+  tasksPerWorker: number;
   round: number;
   publishes: number;
   notifies: number;
@@ -161,8 +166,8 @@ async function populate(dir: string, subs: number): Promise<{ subscribePerSec: n
   return { subscribePerSec: subs / subscribeSeconds, etags };
 }
 
-async function measure(dir: string, threads: number, round: number, etags: string[]): Promise<RoundResult> {
-  const service = await PresenceService.start(options(dir, threads));
+async function measure(dir: string, threads: number, perWorker: number, round: number, etags: string[]): Promise<RoundResult> {
+  const service = await PresenceService.start(options(dir, threads, perWorker));
   const presentities = etags.length;
   if (args.warmup) {
     // Steady state: one untimed PUBLISH per presentity fills each worker's target cache for its share.
@@ -226,6 +231,7 @@ async function measure(dir: string, threads: number, round: number, etags: strin
   await service.close();
   return {
     threads,
+    tasksPerWorker: perWorker,
     round,
     publishes,
     notifies,
@@ -281,22 +287,28 @@ async function main(): Promise<void> {
     log(`  SUBSCRIBE ${Math.round(pop.subscribePerSec)}/s; LMDB ${Math.round(dirSize(dir) / 1024 ** 2)} MB`);
     const rs: RoundResult[] = [];
     for (let r = 0; r < rounds; r++) {
-      for (const t of threadCounts) {
-        const res = await measure(dir, t, r, pop.etags);
+      for (const t of threadCounts) for (const w of tasksPerWorker) {
+        const res = await measure(dir, t, w, r, pop.etags);
         rs.push(res);
         log(
-          `  round ${r} threads ${t}: ${res.publishPerSec} PUBLISH/s, ${res.notifiesPerSec} NOTIFY/s, p99 ${round(res.publishLatencyMs.p99)} ms, ` +
+          `  round ${r} threads ${t}${tasksPerWorker.length > 1 ? ` tasks/worker ${w}` : ''}: ${res.publishPerSec} PUBLISH/s, ${res.notifiesPerSec} NOTIFY/s, p99 ${round(res.publishLatencyMs.p99)} ms, ` +
             `${res.cpuCores} cores busy, ${res.notifiesPerCpuSecond} NOTIFY per CPU-second, task compute ${res.taskComputeMsAvg} ms / commit ${res.taskCommitMsAvg} ms`,
         );
       }
     }
     const decodeUs = await decodeCost(dir, pop.etags);
-    const best = (t: number): RoundResult | undefined => rs.filter((x) => x.threads === t).sort((a, b) => b.notifiesPerSec - a.notifiesPerSec)[0];
-    const mean = (t: number, f: (x: RoundResult) => number): number => {
-      const xs = rs.filter((x) => x.threads === t);
+    const w0 = tasksPerWorker[0] as number;
+    const best = (t: number): RoundResult | undefined => rs.filter((x) => x.threads === t && x.tasksPerWorker === w0).sort((a, b) => b.notifiesPerSec - a.notifiesPerSec)[0];
+    const mean = (t: number, w: number, f: (x: RoundResult) => number): number => {
+      const xs = rs.filter((x) => x.threads === t && x.tasksPerWorker === w);
       return xs.reduce((a, x) => a + f(x), 0) / Math.max(1, xs.length);
     };
-    const ratio = threadCounts.length > 1 ? round(mean(threadCounts[1] as number, (x) => x.notifiesPerSec) / mean(threadCounts[0] as number, (x) => x.notifiesPerSec), 2) : NaN;
+    const nps = (x: RoundResult): number => x.notifiesPerSec;
+    const ratio = threadCounts.length > 1 ? round(mean(threadCounts[1] as number, w0, nps) / mean(threadCounts[0] as number, w0, nps), 2) : NaN;
+    // Tasks-per-worker variants against the first, per thread count (same rounds, same data).
+    const perWorkerRatios = Object.fromEntries(
+      tasksPerWorker.slice(1).flatMap((w) => threadCounts.map((t) => [`threads${t}:${w}v${w0}`, round(mean(t, w, nps) / mean(t, w0, nps), 2)])),
+    );
     results.push({
       subscriptions: subs,
       presentities: Math.floor(subs / fanout),
@@ -305,13 +317,14 @@ async function main(): Promise<void> {
       lmdbBytes: dirSize(dir),
       rounds: rs,
       best: Object.fromEntries(threadCounts.map((t) => [t, best(t)])),
-      scaling: { [`${threadCounts[1]}v${threadCounts[0]}`]: ratio },
+      scaling: { [`${threadCounts[1]}v${threadCounts[0]}`]: ratio, ...perWorkerRatios },
       mainDecodeUsPerNotify: decodeUs,
     });
     log(`  ${threadCounts.join(' vs ')} threads: NOTIFY/s ratio ${ratio}; main-thread decode ${decodeUs} µs/NOTIFY`);
+    if (tasksPerWorker.length > 1) log(`  tasks per worker: ${JSON.stringify(perWorkerRatios)}`);
     rmSync(dir, { recursive: true, force: true });
   }
-  const out = { benchmark: 'core', machine: facts, parameters: { sizes, fanout, seconds, rounds, concurrency, threadCounts, durability: 'sync', warmup: args.warmup }, results };
+  const out = { benchmark: 'core', machine: facts, parameters: { sizes, fanout, seconds, rounds, concurrency, threadCounts, tasksPerWorker, durability: 'sync', warmup: args.warmup }, results };
   mkdirSync(args.out as string, { recursive: true });
   const file = join(args.out as string, `core-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2));
