@@ -223,6 +223,7 @@ export class SipNotifyTransport implements NotifyTransport {
   private tcpConnected = false;
   private tcpLocalPort = 0;
   private tcpBackpressure = false;
+  private tcpCorked = false;
   private framer: SipStreamFramer | undefined;
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -511,6 +512,16 @@ export class SipNotifyTransport implements NotifyTransport {
         // cannot happen for a first send (begin() waits for the connection); be safe
         queueMicrotask(() => tx.transportError('not connected'));
         return;
+      }
+      // A fan-out hands many NOTIFYs over in one turn: cork until the next tick so they
+      // leave in one writev instead of one syscall each.
+      if (!this.tcpCorked) {
+        this.tcpCorked = true;
+        sock.cork();
+        process.nextTick(() => {
+          this.tcpCorked = false;
+          sock.uncork();
+        });
       }
       if (!sock.write(bytes) || sock.writableLength > this.maxTcpWriteBuffer) this.tcpBackpressure = true;
       return;
