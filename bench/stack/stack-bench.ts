@@ -958,6 +958,9 @@ async function runMode(mode: Mode, roundNo: number): Promise<ModeResult> {
       },
       // Open presence: the benchmark measures delivery, not authorization.
       presence: { contact: `<sip:presence@127.0.0.1:${sipPort}>`, defaultSubHandling: 'allow' },
+      // no listeners on fixed default ports (/metrics 9469, XCAP 8080): several benchmarks or tests may run at once
+      metrics: { host: '127.0.0.1', port: 0 },
+      xcap: { port: 0 },
     };
     const configFile = join(dir, 'presenced.json');
     writeFileSync(configFile, JSON.stringify(settings, null, 2));
