@@ -58,6 +58,7 @@ const USAGE = `usage: npm run bench -- <publish|subscribe|fanout|blf|carrier|all
   --subscribe-rate R                    population SUBSCRIBE rate before the ramp (default 250/s)
   --threads T --tasks-per-worker C --max-pending M    presenced pool (default: cores, 32, 20000)
   --kamailio-children K   SIP workers of the presenced proxy and kamailio-memory (default 4)
+  --notify-transport T    presenced-sip: NOTIFYs to Kamailio over tcp (default, the product default) or udp
   --shm-mb M              Kamailio shared memory (default 1024)
   --uas-sockets U         UDP sockets of the watcher fleet (default 2)
   --name NAME             result directory name prefix (default: the command)
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
       'tasks-per-worker': { type: 'string' },
       'max-pending': { type: 'string' },
       'kamailio-children': { type: 'string', default: '4' },
+      'notify-transport': { type: 'string', default: 'tcp' },
       'shm-mb': { type: 'string', default: '1024' },
       'uas-sockets': { type: 'string', default: '2' },
       'recv-timeout-ms': { type: 'string', default: '5000' },
@@ -223,6 +225,8 @@ async function main(): Promise<void> {
     : undefined;
   const seconds = num('seconds', a.seconds, 0.2) ?? (quick ? 1.5 : 6);
   const fixedRate = num('rate', a.rate, 0.01);
+  const notifyTransport = a['notify-transport'];
+  if (notifyTransport !== 'udp' && notifyTransport !== 'tcp') throw new Error(`--notify-transport must be udp or tcp, not ${String(notifyTransport)}`);
   const facts = machineFacts({ kamailio: ['kamailio', ['-v']], sqlite3: ['sqlite3', ['--version']] });
   const tools: Record<string, string> = { ...facts.tools, sipp: sippVersion() };
   const machine = { ...facts, tools, git: gitFacts() };
@@ -239,6 +243,7 @@ async function main(): Promise<void> {
     ...(fixedRate !== undefined ? { fixedRate } : {}),
     ...(pool !== undefined ? { pool } : {}),
     kamailioChildren: int('kamailio-children', a['kamailio-children'], 1) as number,
+    notifyTransport,
     shmMb: int('shm-mb', a['shm-mb'], 64) as number,
     keep: a.keep === true,
     uasSockets: int('uas-sockets', a['uas-sockets'], 1) as number,

@@ -25,6 +25,8 @@ export interface RunnerOptions {
   readonly fixedRate?: number;
   readonly pool?: PoolSettings;
   readonly kamailioChildren: number;
+  /** presenced → Kamailio NOTIFY transport (default tcp). */
+  readonly notifyTransport?: 'udp' | 'tcp';
   readonly shmMb: number;
   readonly keep: boolean;
   readonly uasSockets: number;
@@ -128,6 +130,7 @@ async function runTarget(scenario: Scenario, kind: TargetKind, o: RunnerOptions,
       dir,
       ...(o.pool !== undefined ? { pool: o.pool } : {}),
       kamailioChildren: o.kamailioChildren,
+      ...(o.notifyTransport !== undefined ? { notifyTransport: o.notifyTransport } : {}),
       shmMb: o.shmMb,
       keep: o.keep,
       ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),

@@ -56,6 +56,8 @@ export interface TargetOptions {
   readonly kamailioChildren: number;
   readonly shmMb: number;
   readonly keep: boolean;
+  /** presenced → Kamailio NOTIFY transport (presenced-sip); default tcp, the product default. */
+  readonly notifyTransport?: 'udp' | 'tcp';
   /** presenced: CPU profiles into this dir. */
   readonly cpuProfDir?: string;
 }
@@ -182,7 +184,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
       ...(o.pool !== undefined ? { pool: o.pool } : {}),
       delivery: {
         mode,
-        proxy: { host: '127.0.0.1', port: sipPort, transport: 'udp' },
+        proxy: { host: '127.0.0.1', port: sipPort, transport: o.notifyTransport ?? 'tcp' },
         local: { host: '127.0.0.1', port: presencedSipPort },
         rpcUrl: `http://127.0.0.1:${sipPort}/RPC`,
       },
@@ -231,6 +233,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
         kamailioChildren: o.kamailioChildren,
         shmMb: o.shmMb,
         delivery: mode,
+        ...(mode === 'sip' ? { notifyTransport: o.notifyTransport ?? 'tcp' } : {}),
         presencedSettings: { durability: 'sync', pool: o.pool ?? 'defaults (threads = cores)', defaultSubHandling: 'allow' },
         presencedReadyMs,
         kamailioReadyMs,

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       'usage: presenced [--config presenced.json] [--local-kamailio]\n' +
         'Environment: PRESENCED_DATA_DIR, PRESENCED_RPC_HOST, PRESENCED_RPC_PORT, PRESENCED_THREADS, PRESENCED_CONTACT,\n' +
-        '  PRESENCED_NODE_ID, PRESENCED_DURABILITY, PRESENCED_MAP_SIZE_MB, PRESENCED_DELIVERY (sip|rpc),\n' +
+        '  PRESENCED_NODE_ID, PRESENCED_DURABILITY, PRESENCED_MAP_SIZE_MB, PRESENCED_DELIVERY (sip|rpc), PRESENCED_DELIVERY_TRANSPORT (tcp|udp),\n' +
         '  PRESENCED_PROXY_PORT, PRESENCED_SIP_PORT, PRESENCED_LOCAL_KAMAILIO=1, PRESENCED_METRICS_HOST, PRESENCED_METRICS_PORT (0 = off)\n',
     );
     return;
