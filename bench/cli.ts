@@ -5,7 +5,9 @@
  *   all                                            every scenario (default target: presenced-sip)
  *   side-by-side                                   every scenario against presenced-sip, kamailio-sqlite,
  *                                                  kamailio-memory, one after the other, with the ratios
- *   stack | core | tune                            the older stack/core benchmarks, the tuning sweep
+ *   stack                                          the two NOTIFY delivery modes side by side: fanout against
+ *                                                  presenced-sip and presenced-rpc
+ *   core | tune                                    the in-process core benchmark, the tuning sweep
  *                                                  (arguments after the name are passed on)
  *   list                                           scenarios and targets
  *
@@ -43,7 +45,8 @@ const USAGE = `usage: npm run bench -- <publish|subscribe|fanout|blf|carrier|all
 
   --quick                 tiny counts, 2 short steps (the smoke tests)
   --targets a,b           presenced-sip, presenced-rpc, kamailio-sqlite, kamailio-memory, or "all"
-                          (default: presenced-sip; side-by-side: presenced-sip,kamailio-sqlite,kamailio-memory)
+                          (default: presenced-sip; side-by-side: presenced-sip,kamailio-sqlite,kamailio-memory;
+                          stack: the fanout scenario against presenced-sip,presenced-rpc)
   --scenarios a,b         with all / side-by-side: which scenarios (default: all five)
   --seconds S             duration of one ramp step (default 6; quick 1.5)
   --rate R                one step at R (scenario unit) instead of the ramp
@@ -95,7 +98,6 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (command === 'stack') return passThrough('stack/stack-bench.js', process.argv.slice(3));
   if (command === 'core') return passThrough('core/core-bench.js', process.argv.slice(3));
   if (command === 'tune') return passThrough('tune.js', process.argv.slice(3));
   if (command === 'list') {
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
     return;
   }
   const isScenario = (SCENARIO_NAMES as readonly string[]).includes(command);
-  if (!isScenario && command !== 'all' && command !== 'side-by-side') fail(`unknown command ${command}\n${USAGE}`);
+  if (!isScenario && command !== 'all' && command !== 'side-by-side' && command !== 'stack') fail(`unknown command ${command}\n${USAGE}`);
 
   const { values: a } = parseArgs({
     args: process.argv.slice(3),
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
 
   let scenarioNames: ScenarioName[];
   if (isScenario) scenarioNames = [command as ScenarioName];
+  else if (command === 'stack') scenarioNames = ['fanout'];
   else {
     scenarioNames = a.scenarios ? (a.scenarios.split(',').map((s) => s.trim()) as ScenarioName[]) : [...SCENARIO_NAMES];
     for (const s of scenarioNames) if (!(SCENARIO_NAMES as readonly string[]).includes(s)) fail(`unknown scenario ${s}`);
@@ -161,7 +164,7 @@ async function main(): Promise<void> {
   let targets: TargetKind[];
   if (a.targets === 'all') targets = [...TARGET_KINDS];
   else if (a.targets) targets = a.targets.split(',').map((s) => s.trim()) as TargetKind[];
-  else targets = command === 'side-by-side' ? SIDE_BY_SIDE_TARGETS : ['presenced-sip'];
+  else targets = command === 'side-by-side' ? SIDE_BY_SIDE_TARGETS : command === 'stack' ? ['presenced-sip', 'presenced-rpc'] : ['presenced-sip'];
   for (const t of targets) if (!TARGET_KINDS.includes(t)) fail(`unknown target ${t} (${TARGET_KINDS.join(', ')})`);
 
   const startRates: Partial<Record<ScenarioName, number>> = {};

@@ -35,7 +35,7 @@ export interface MetricSources {
   transport?: () => { mode: string; events: Record<TransportEvent, number> };
   /** `connections` = currently open JSON-RPC connections from Kamailio. */
   rpcServer?: () => { connections: number; requests: number; errors: number; busy: number; timeouts: number; oversize: number; framingErrors: number };
-  front?: () => { external: number; externalTimeouts: number; unknownResults: number; undeliveredReplies: number };
+  front?: () => { external: number; externalTimeouts: number; unknownResults: number; undeliveredReplies: number; queuedBehind: number };
 }
 
 export type TransportEvent = 'retransmission' | 'timeout' | 'link_down' | 'local_error' | 'connect_failure' | 'probe_failure';
@@ -321,7 +321,7 @@ export class PresenceMetrics {
     });
     new Counter({
       name: 'presenced_kamailio_after_reply_notify_events_total',
-      help: 'NOTIFYs Kamailio sent right after a SUBSCRIBE 2xx: outcome never reported (timeout), reports for unknown NOTIFYs, replies Kamailio had already answered itself',
+      help: 'NOTIFYs Kamailio sent right after a SUBSCRIBE 2xx: outcome never reported (timeout), reports for unknown NOTIFYs, replies Kamailio had already answered itself, in-dialog NOTIFYs queued behind an earlier one instead',
       labelNames: ['event'] as const,
       registers: r,
       collect() {
@@ -330,6 +330,7 @@ export class PresenceMetrics {
         self.syncCounter(this, 'ext:timeout', { event: 'result_timeout' }, f.externalTimeouts);
         self.syncCounter(this, 'ext:unknown', { event: 'unknown_result' }, f.unknownResults);
         self.syncCounter(this, 'ext:undelivered', { event: 'reply_undelivered' }, f.undeliveredReplies);
+        self.syncCounter(this, 'ext:behind', { event: 'queued_behind' }, f.queuedBehind);
       },
     });
     new Counter({

@@ -121,16 +121,21 @@ export function headline(scenarios: readonly ScenarioRun[]): { rows: HeadlineRow
     };
   });
   const ratios: Record<string, Record<string, number | null>> = {};
-  for (const p of rows.filter((r) => r.target.startsWith('presenced'))) {
-    for (const k of rows.filter((r) => r.target.startsWith('kamailio'))) {
-      const rr: Record<string, number | null> = {};
-      for (const m of HEADLINE_METRICS) {
-        const a = p[m.key];
-        const b = k[m.key];
-        rr[m.key] = typeof a === 'number' && typeof b === 'number' && b !== 0 ? round(a / b, 2) : null;
-      }
-      ratios[`${p.target} / ${k.target}`] = rr;
+  const ratio = (p: HeadlineRow, k: HeadlineRow): void => {
+    const rr: Record<string, number | null> = {};
+    for (const m of HEADLINE_METRICS) {
+      const a = p[m.key];
+      const b = k[m.key];
+      rr[m.key] = typeof a === 'number' && typeof b === 'number' && b !== 0 ? round(a / b, 2) : null;
     }
+    ratios[`${p.target} / ${k.target}`] = rr;
+  };
+  for (const p of rows.filter((r) => r.target.startsWith('presenced'))) {
+    for (const k of rows.filter((r) => r.target.startsWith('kamailio'))) ratio(p, k);
   }
+  // the two delivery modes against each other (bench stack)
+  const sip = rows.find((r) => r.target === 'presenced-sip');
+  const rpc = rows.find((r) => r.target === 'presenced-rpc');
+  if (sip !== undefined && rpc !== undefined) ratio(sip, rpc);
   return { rows, ratios };
 }

@@ -1,6 +1,6 @@
 /**
  * Fan-out scenarios: a population of subscriptions is created once (setup,
- * sipp bench/stack/sipp/subscribe.xml, every Contact naming the Node watcher
+ * sipp bench/scenarios/sipp/subscribe-population.xml, every Contact naming the Node watcher
  * fleet), then each ramp step publishes at an offered PUBLISH/s: one paced
  * sipp call per presentity (bench/scenarios/sipp/publish-paced.xml: initial,
  * modifies on absolute deadlines, remove), every PUBLISH a new state, so
@@ -21,7 +21,6 @@ import {
   drainUntil,
   requestCounts,
   SCENARIO_SIPP_DIR,
-  STACK_SIPP_DIR,
   type Scenario,
   type ScenarioContext,
   sipp,
@@ -62,7 +61,7 @@ export async function subscribePopulation(ctx: ScenarioContext, pop: Population,
   const n = pop.pairs.length;
   const r = await sipp(ctx, {
     label: `${label}-subscribe`,
-    scenario: join(STACK_SIPP_DIR, 'subscribe.xml'),
+    scenario: join(SCENARIO_SIPP_DIR, 'subscribe-population.xml'),
     injection: inj,
     calls: n,
     rate,

@@ -15,7 +15,6 @@ import type { RunningTarget } from '../lib/targets.js';
 const here = import.meta.dirname;
 const repoRoot = here.includes(`${sep}dist${sep}`) ? resolve(here, '../../..') : resolve(here, '../..');
 export const SCENARIO_SIPP_DIR = join(repoRoot, 'bench', 'scenarios', 'sipp');
-export const STACK_SIPP_DIR = join(repoRoot, 'bench', 'stack', 'sipp');
 
 export interface ScenarioContext {
   readonly target: RunningTarget;

@@ -57,13 +57,15 @@ export interface FrontStats {
   externalTimeouts: number;
   unknownResults: number;
   undeliveredReplies: number;
+  /** SUBSCRIBE-triggered NOTIFYs queued behind an earlier NOTIFY of their dialog instead of sent by the result route. */
+  queuedBehind: number;
 }
 
 export class KamailioFront {
   readonly server: KamailioJsonRpcServer;
   readonly delivery: NotifyDelivery;
   readonly transport: NotifyTransport;
-  readonly stats: FrontStats = { external: 0, externalResults: 0, externalTimeouts: 0, unknownResults: 0, undeliveredReplies: 0 };
+  readonly stats: FrontStats = { external: 0, externalResults: 0, externalTimeouts: 0, unknownResults: 0, undeliveredReplies: 0, queuedBehind: 0 };
   /** NOTIFY handed to Kamailio inside a result, per result object. */
   private readonly handedOver = new WeakMap<HandleResult, Notify>();
   /** By `callId CSeq`: NOTIFYs Kamailio sent for us, awaiting `presenced.notify-result`. */
@@ -109,12 +111,22 @@ export class KamailioFront {
     return this.port;
   }
 
-  /** An accepted SUBSCRIBE: its own NOTIFY goes into the result for the config to send after t_reply(). */
+  /**
+   * An accepted SUBSCRIBE: its own NOTIFY goes into the result for the config to send after t_reply(),
+   * unless an earlier NOTIFY of the same dialog is still queued or on its way (a refresh or an
+   * unsubscribe racing a PUBLISH's NOTIFY): then it queues behind that one like any other, since
+   * the result route would send it at once and it could overtake the earlier NOTIFY (CSeq order
+   * matters more than following the 2xx of an in-dialog SUBSCRIBE, whose dialog already exists).
+   */
   private extras(request: SipRequest, result: HandleResult): Record<string, string> | undefined {
     const status = result.reply?.status ?? 0;
     if (request.method.toUpperCase() !== 'SUBSCRIBE' || status < 200 || status >= 300) return undefined;
     const own = subscriberNotify(result.notifies, request.callId);
     if (!own) return undefined;
+    if (!this.delivery.isIdle(own.subscriptionId)) {
+      this.stats.queuedBehind++;
+      return undefined;
+    }
     const params = tUacSendParams(own);
     if (!params) return undefined; // sent by presenced instead
     this.handedOver.set(result, own);

@@ -34,6 +34,9 @@ export class UdpSipUa {
   readonly received: SipMessage[] = [];
   /** Status to answer NOTIFYs with (200 by default). */
   notifyStatus = 200;
+  /** While true, NOTIFYs are recorded but their answers held back until `releaseHeld()`. */
+  holdNotifyAnswers = false;
+  private held: string[] = [];
   private sock = dgram.createSocket('udp4');
   private waiters: { match: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void }[] = [];
   port = 0;
@@ -51,13 +54,20 @@ export class UdpSipUa {
     if (m.startLine.startsWith('NOTIFY ')) {
       const copy = (n: string): string => (m.headers.get(n) ?? []).map((v) => `${n === 'call-id' ? 'Call-ID' : n[0]?.toUpperCase() + n.slice(1)}: ${v}`).join('\r\n');
       const reply = `SIP/2.0 ${this.notifyStatus} ${this.notifyStatus === 200 ? 'OK' : 'Whatever'}\r\n${copy('via')}\r\n${copy('from')}\r\n${copy('to')}\r\n${copy('call-id')}\r\n${copy('cseq')}\r\nContent-Length: 0\r\n\r\n`;
-      this.sock.send(reply, this.proxyPort, '127.0.0.1');
+      if (this.holdNotifyAnswers) this.held.push(reply);
+      else this.sock.send(reply, this.proxyPort, '127.0.0.1');
     }
     this.waiters = this.waiters.filter((w) => {
       if (!w.match(m)) return true;
       w.resolve(m);
       return false;
     });
+  }
+
+  /** Stop holding NOTIFY answers and send the held ones (retransmissions got one each). */
+  releaseHeld(): void {
+    this.holdNotifyAnswers = false;
+    for (const r of this.held.splice(0)) this.sock.send(r, this.proxyPort, '127.0.0.1');
   }
 
   send(raw: string): void {

@@ -215,6 +215,17 @@ export class NotifyDelivery {
   }
 
   /**
+   * True when nothing of this subscription is queued, in flight or sent
+   * another way: only then may a NOTIFY of it leave by another path (the
+   * result route) without overtaking an earlier one (RFC 6665 §4.1.3 —
+   * a subscriber rejects a CSeq lower than one it has seen).
+   */
+  isIdle(subscriptionId: string): boolean {
+    const q = this.dialogs.get(subscriptionId);
+    return q === undefined || (!q.inFlight && q.external === 0 && q.pending.length === 0);
+  }
+
+  /**
    * A NOTIFY of this dialog is being sent another way (Kamailio's result
    * route sends the NOTIFY that must follow a SUBSCRIBE's 2xx): later
    * NOTIFYs of the dialog wait until `externalSettled`.

@@ -76,6 +76,37 @@ describe('NotifyDelivery', () => {
     expect(t.sent.map((x) => x.n.cseq)).toEqual([b1.cseq, a2.cseq]);
   });
 
+  it('is idle for a dialog only when nothing of it is queued, in flight or sent another way', async () => {
+    const { t, d } = setup(1);
+    expect(d.isIdle('a')).toBe(true);
+    const b1 = notify('b');
+    const a1 = notify('a');
+    d.deliver([b1, a1]); // global bound 1: b in flight, a queued
+    expect(d.isIdle('b')).toBe(false);
+    expect(d.isIdle('a')).toBe(false);
+    t.answer(OK, 'b');
+    await flush();
+    expect(d.isIdle('b')).toBe(true);
+    expect(d.isIdle('a')).toBe(false); // now in flight
+    t.answer(OK, 'a');
+    await flush();
+    expect(d.isIdle('a')).toBe(true);
+    // a NOTIFY Kamailio sends after the SUBSCRIBE's 2xx: busy until its outcome, and later ones wait
+    const a2 = notify('a');
+    d.holdExternal(a2);
+    expect(d.isIdle('a')).toBe(false);
+    const a3 = notify('a');
+    d.deliver([a3]);
+    expect(t.sent).toHaveLength(0);
+    d.externalSettled(a2, 200);
+    await flush();
+    expect(t.sent.map((x) => x.n.cseq)).toEqual([a3.cseq]);
+    expect(d.isIdle('a')).toBe(false);
+    t.answer(OK, 'a');
+    await flush();
+    expect(d.isIdle('a')).toBe(true);
+  });
+
   it('skips queued full-state NOTIFYs a newer one supersedes, never partial ones', async () => {
     const { t, d } = setup();
     const first = notify('a');
