@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { round } from '../lib/stats.js';
-import { callPaceRatio, drain, drainUntil, requestCounts, SCENARIO_SIPP_DIR, type Scenario, type ScenarioContext, sipp, stepResult, type StepResult, writeInjection } from './types.js';
+import { callPaceRatio, namedResponses, drain, drainUntil, requestCounts, SCENARIO_SIPP_DIR, type Scenario, type ScenarioContext, sipp, stepResult, type StepResult, writeInjection } from './types.js';
 
 export interface SubscribeLifecycleOptions {
   readonly quick: boolean;
@@ -107,8 +107,7 @@ export function subscribeLifecycle(o: SubscribeLifecycleOptions): Scenario {
       const ratio = callPaceRatio(r, '1', calls, callRate);
       const achieved = offered * ratio;
       ctx.recordResponses(r.rttSamples);
-      const responseMs: Record<string, number[]> = {};
-      for (const [k, v] of Object.entries(r.rttMs)) responseMs[RTD_NAMES[k] ?? k] = v;
+      const responseMs = namedResponses(r, RTD_NAMES);
       return stepResult({
         index,
         offered,

@@ -258,6 +258,13 @@ export function stepResult(i: StepInputs): StepResult {
   };
 }
 
+/** sipp response times per response-time counter (`-trace_rtt`), keyed by the scenario's names for them. */
+export function namedResponses(r: SippOutcome, names: Readonly<Record<string, string>>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, v] of Object.entries(r.rttMs)) out[names[k] ?? k] = v;
+  return out;
+}
+
 /** sipp counters of one request method in a run: first transmissions sent and 2xx received. */
 export function requestCounts(r: SippOutcome, method: 'PUBLISH' | 'SUBSCRIBE'): { sent: number; answered2xx: number } {
   return { sent: r.counts[`${method}_Sent`] ?? 0, answered2xx: (r.counts['200_Recv'] ?? 0) + (r.counts['202_Recv'] ?? 0) };

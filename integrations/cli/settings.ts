@@ -123,6 +123,7 @@ export function loadSettings(configFile: string | undefined, env: Env): { ok: tr
       proxy: {
         ...base.delivery.proxy,
         ...file.delivery?.proxy,
+        ...(env.PRESENCED_PROXY_HOST ? { host: env.PRESENCED_PROXY_HOST } : {}),
         ...(proxyPort !== undefined ? { port: proxyPort } : {}),
         ...(env.PRESENCED_DELIVERY_TRANSPORT ? { transport: env.PRESENCED_DELIVERY_TRANSPORT as 'udp' | 'tcp' } : {}),
       },

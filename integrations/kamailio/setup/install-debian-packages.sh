@@ -19,6 +19,7 @@ PACKAGES=(
   kamailio-extra-modules    # jansson + janssonrpcc live HERE in Debian 5.6 (also evapi, uuid, gzcompress)
   kamailio-presence-modules # presence, presence_xml, pua... (for side-by-side comparison)
   kamailio-sqlite-modules   # db_sqlite (used by the comparison config)
+  sqlite3                   # creates that comparison database from Debian's schema (bench/lib/targets.ts)
   kamailio-utils-modules    # utils
   sip-tester                # sipp
   baresip-core              # baresip 1.0.0 softphone (presence + ctrl_tcp modules), headless: test/support/baresip-process.ts
