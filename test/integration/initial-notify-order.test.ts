@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack-harness.js';
-import { header, UdpSipUa } from '../support/udp-sip-ua.js';
+import { header, type SipMessage, UdpSipUa } from '../support/udp-sip-ua.js';
 
 function subscribeMsg(ua: UdpSipUa, proxyPort: number, i: number): string {
   return (
@@ -29,7 +29,7 @@ function publishMsg(ua: UdpSipUa, proxyPort: number, k: number): string {
   );
 }
 
-const cseqOf = (m: { headers: Map<string, string[]> }): number => Number((m.headers.get('cseq')?.[0] ?? '').split(' ')[0]);
+const cseqOf = (m: { headers: ReadonlyMap<string, string[]> }): number => Number((m.headers.get('cseq')?.[0] ?? '').split(' ')[0]);
 
 for (const delivery of ['sip', 'rpc'] as const) {
   describe(`initial NOTIFY after the 2xx (${delivery} delivery)`, () => {
@@ -72,7 +72,7 @@ for (const delivery of ['sip', 'rpc'] as const) {
 
     it("a refresh's NOTIFY waits for the dialog's unanswered earlier NOTIFY: CSeqs reach the watcher in order", async () => {
       const cid = 'order-refresh';
-      const isOurs = (m: { startLine: string; headers: Map<string, string[]> }): boolean => m.startLine.startsWith('NOTIFY') && header(m as never, 'call-id') === cid;
+      const isOurs = (m: SipMessage): boolean => m.startLine.startsWith('NOTIFY') && header(m, 'call-id') === cid;
       const from = ua.received.length;
       ua.send(
         `SUBSCRIBE sip:alice@127.0.0.1:${stack.sipPort} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=z9hG4bK-rr1;rport\r\n` +
