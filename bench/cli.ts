@@ -19,7 +19,7 @@
  * bench/results/<name>-<timestamp>/results.json + report.html. The result
  * directory is the only stdout line. Exit status 0 when every run completed.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -84,12 +84,6 @@ function passThrough(script: string, argv: string[]): void {
   process.on('SIGINT', () => forward('SIGINT'));
   process.on('SIGTERM', () => forward('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-}
-
-function gitFacts(): { commit: string; dirty: boolean } {
-  const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  const d = spawnSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  return { commit: r.stdout.trim() || 'unknown', dirty: (d.stdout ?? '').trim().length > 0 };
 }
 
 async function main(): Promise<void> {
@@ -232,7 +226,7 @@ async function main(): Promise<void> {
   if (notifyTransport !== 'udp' && notifyTransport !== 'tcp') throw new Error(`--notify-transport must be udp or tcp, not ${String(notifyTransport)}`);
   const facts = machineFacts({ kamailio: ['kamailio', ['-v']], sqlite3: ['sqlite3', ['--version']] });
   const tools: Record<string, string> = { ...facts.tools, sipp: sippVersion() };
-  const machine = { ...facts, tools, git: gitFacts() };
+  const machine = { ...facts, tools };
   const startedAt = new Date().toISOString();
   const name = a.name ?? command;
   log(

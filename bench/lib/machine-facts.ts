@@ -14,7 +14,22 @@ export interface MachineFacts {
   readonly node: string;
   readonly packages: Record<string, string>;
   readonly tools: Record<string, string>;
+  /** The code that ran: HEAD and whether the working tree had uncommitted changes. */
+  readonly git: { readonly commit: string; readonly dirty: boolean };
   readonly takenAt: string;
+}
+
+/** Any directory inside the checkout will do for git (this file's, in bench/ or dist/bench/). */
+const repoDir = new URL('.', import.meta.url).pathname;
+
+function gitFacts(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoDir, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const status = execFileSync('git', ['status', '--porcelain'], { cwd: repoDir, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return { commit: commit || 'unknown', dirty: status.trim().length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
 }
 
 function pkgVersion(name: string): string {
@@ -48,6 +63,7 @@ export function machineFacts(tools: Record<string, [string, string[]]> = {}): Ma
     node: process.version,
     packages: { lmdb: pkgVersion('lmdb'), piscina: pkgVersion('piscina'), msgpackr: pkgVersion('msgpackr') },
     tools: t,
+    git: gitFacts(),
     takenAt: new Date().toISOString(),
   };
 }
