@@ -22,11 +22,16 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** `npm test` builds first; a direct vitest run may find dist/bench stale or missing. */
+/** `npm test` builds first; a direct vitest run may find dist/ stale or missing: build when `dist/<entry>` is older than the sources. */
+export function ensureDist(entry: string, sourceDirs: readonly string[]): void {
+  const built = join(repo, 'dist', entry);
+  const newest = Math.max(...sourceDirs.map((d) => newestMtime(join(repo, d))));
+  if (!existsSync(built) || statSync(built).mtimeMs < newest) spawnSync('npx', ['tsc', '-b'], { cwd: repo, stdio: 'ignore', timeout: 240_000 });
+}
+
+/** A benchmark entry point under dist/bench, built when stale. */
 export function ensureBuilt(entry: string): void {
-  const built = join(repo, 'dist', 'bench', entry);
-  const stale = !existsSync(built) || statSync(built).mtimeMs < newestMtime(join(repo, 'bench'));
-  if (stale) spawnSync('npx', ['tsc', '-b'], { cwd: repo, stdio: 'ignore', timeout: 240_000 });
+  ensureDist(join('bench', entry), ['bench', 'core', 'workers', 'integrations', 'monitoring']);
 }
 
 export function runNode(argv: string[], boundMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
