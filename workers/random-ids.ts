@@ -10,13 +10,13 @@ import type { IdSource } from '../core/ids.js';
 const POOL_SIZE = 4096;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-export class RandomIds implements IdSource {
-  private pool = Buffer.alloc(POOL_SIZE);
+/** Random base64url tokens from the OS CSPRNG, drawn from a pooled buffer (one syscall per 4 KB). */
+export class RandomTokens {
+  private readonly pool = Buffer.alloc(POOL_SIZE);
   private offset = POOL_SIZE;
 
-  constructor(private readonly nodeId: string) {}
-
-  private random(chars: number): string {
+  token(chars: number): string {
+    if (chars > POOL_SIZE) throw new RangeError('token too long');
     if (this.offset + chars > POOL_SIZE) {
       randomFillSync(this.pool);
       this.offset = 0;
@@ -25,12 +25,18 @@ export class RandomIds implements IdSource {
     for (let i = 0; i < chars; i++) s += ALPHABET[(this.pool[this.offset++] as number) & 63];
     return s;
   }
+}
+
+export class RandomIds implements IdSource {
+  private readonly tokens = new RandomTokens();
+
+  constructor(private readonly nodeId: string) {}
 
   newEtag(): string {
-    return `${this.nodeId}.${this.random(16)}`;
+    return `${this.nodeId}.${this.tokens.token(16)}`;
   }
 
   newId(): string {
-    return `${this.nodeId}.${this.random(16)}`;
+    return `${this.nodeId}.${this.tokens.token(16)}`;
   }
 }

@@ -25,11 +25,11 @@
  * (`sip` 0.0.x, drachtio-sip), while a non-INVITE client transaction towards
  * one proxy is a few hundred lines.
  */
-import { randomFillSync } from 'node:crypto';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Notify } from '../../../core/contract.js';
+import { RandomTokens } from '../../../workers/random-ids.js';
 import type { DeliveryResult, LinkState, NotifyTransport } from './notify-transport.js';
 import { ClientTransactionTable, type NonInviteClientTransaction, type SipTimers, resolveTimers } from './sip-client-transaction.js';
 import {
@@ -124,29 +124,9 @@ interface Waiter {
   readonly resolve: (r: DeliveryResult) => void;
 }
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const POOL_SIZE = 4096;
-
-/** Random base64url tokens from the OS CSPRNG, pooled (as workers/random-ids.ts). */
-export class RandomTokens {
-  private readonly pool = Buffer.alloc(POOL_SIZE);
-  private offset = POOL_SIZE;
-
-  token(chars: number): string {
-    if (chars > POOL_SIZE) throw new RangeError('token too long');
-    if (this.offset + chars > POOL_SIZE) {
-      randomFillSync(this.pool);
-      this.offset = 0;
-    }
-    let s = '';
-    for (let i = 0; i < chars; i++) s += ALPHABET[(this.pool[this.offset++] as number) & 63];
-    return s;
-  }
-
-  /** `z9hG4bK` + 16 random base64url characters (96 bits). */
-  branch(): string {
-    return BRANCH_COOKIE + this.token(16);
-  }
+/** `z9hG4bK` + 16 random base64url characters (96 bits): an RFC 3261 §8.1.1.7 branch. */
+function newBranch(tokens: RandomTokens): string {
+  return BRANCH_COOKIE + tokens.token(16);
 }
 
 function isUnspecified(host: string): boolean {
@@ -436,8 +416,8 @@ export class SipNotifyTransport implements NotifyTransport {
   }
 
   private newBranch(): string {
-    let b = this.tokens.branch();
-    while (this.table.get(b) !== undefined) b = this.tokens.branch();
+    let b = newBranch(this.tokens);
+    while (this.table.get(b) !== undefined) b = newBranch(this.tokens);
     return b;
   }
 
