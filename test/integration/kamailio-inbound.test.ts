@@ -28,6 +28,7 @@ import { NetstringDecoder, encodeNetstring } from '../../integrations/kamailio/n
 import { freePort } from '../support/free-port.js';
 import { KamailioProcess, checkKamailioConfig } from '../support/kamailio-process.js';
 import { type SippMessage, headerValue, headerValues, runSipp } from '../support/sipp-process.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -113,18 +114,6 @@ class CollectingLogger implements ServerLogger {
 
 /** Measured numbers, printed once at the end (they go into reports). */
 const measured: Record<string, number | string> = {};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function sentRequest(messages: readonly SippMessage[]): SippMessage {
   const m = messages.find((x) => x.direction === 'sent' && !x.startLine.startsWith('SIP/2.0'));

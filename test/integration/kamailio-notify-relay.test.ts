@@ -23,23 +23,12 @@ import { SipNotifyTransport } from '../../integrations/kamailio/delivery/sip-not
 import { freePort } from '../support/free-port.js';
 import { KamailioProcess } from '../support/kamailio-process.js';
 import { type SippMessage, type SippResult, headerValue, headerValues, runSipp } from '../support/sipp-process.js';
+import { waitFor } from '../support/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const proxyCfg = path.join(repo, 'integrations/kamailio/cfg/kamailio-presence-proxy.cfg');
 const scenario = (name: string): string => path.join(here, 'sipp', name);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** True when a socket of `proto` is bound (UDP) / listening (TCP) on 127.0.0.1:port (Linux /proc; no probing that could steal the port). */
 function isListening(proto: 'udp' | 'tcp', port: number): boolean {

@@ -26,6 +26,7 @@ import type { DeliveryResult, LinkState } from '../../integrations/kamailio/deli
 import { freePort } from '../support/free-port.js';
 import { KamailioProcess, kamailioBinary } from '../support/kamailio-process.js';
 import { type SippMessage, type SippResult, headerValue, headerValues, runSipp } from '../support/sipp-process.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -35,18 +36,6 @@ const scenario = (name: string): string => path.join(here, 'sipp', name);
 
 /** PRESENCED_NOTIFY_FR_TIMER for these tests: tm's 408 for a silent watcher after this many ms. */
 const NOTIFY_FR_TIMER_MS = 1500;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const rnd = (): string => randomBytes(5).toString('hex');
 

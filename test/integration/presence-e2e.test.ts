@@ -17,13 +17,10 @@ import { startStack, type Stack } from '../support/stack-harness.js';
 import { type SippMessage, type SippResult, headerValue, runSipp } from '../support/sipp-process.js';
 import { pidf, publish } from '../support/sip-requests.js';
 import { type SipMessage, header, parseSip } from '../support/udp-sip-ua.js';
+import { sleep } from '../support/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const scenario = (name: string): string => path.join(here, 'sipp', name);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -25,13 +25,10 @@ import { ha1 } from '../../integrations/xcap/digest-auth.js';
 import { startStack, type Stack } from '../support/stack-harness.js';
 import { UdpSipUa, header, type SipMessage } from '../support/udp-sip-ua.js';
 import { XcapClient } from '../support/xcap-client.js';
+import { sleep } from '../support/wait.js';
 
 const REALM = 'presenced';
 const XCAP_ROOT_URI = 'http://xcap.example.com/xcap-root';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -32,10 +32,7 @@ import {
   promtool,
   substituteTemplate,
 } from './prometheus-process.js';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep } from '../support/wait.js';
 
 async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/free-port.js';
+import { sleep } from '../support/wait.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const PROMETHEUS_YML = path.join(REPO, 'monitoring/prometheus/prometheus.yml');
@@ -146,10 +147,6 @@ export function alertRules(yamlText: string): AlertRule[] {
 
 const running = new Set<number>();
 let exitHook = false;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 export interface QueryResult {
   readonly status: string;

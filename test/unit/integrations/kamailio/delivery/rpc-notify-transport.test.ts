@@ -20,6 +20,7 @@ import {
 } from '../../../../../integrations/kamailio/delivery/rpc-notify-transport.js';
 import type { LinkState } from '../../../../../integrations/kamailio/delivery/notify-transport.js';
 import { freePort } from '../../../../support/free-port.js';
+import { sleep, waitFor } from '../../../../support/wait.js';
 
 // ---------------------------------------------------------------------------
 // fixtures
@@ -46,18 +47,6 @@ function notify(over: Partial<{ -readonly [K in keyof Notify]: Notify[K] }> = {}
     fullState: true,
     ...over,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -451,7 +440,7 @@ describe('RpcNotifyTransport against a scripted /RPC server', () => {
     expect(transport.counters.sent).toBe(before);
     // the probe answers again → up
     probesOk = true;
-    await waitFor(() => transport.linkState === 'up', 3000, 'link up');
+    await waitFor(() => transport.linkState === 'up', 3000, 'link up', 10);
     expect(changes).toEqual(['down', 'up']);
   });
 
@@ -490,13 +479,13 @@ describe('RpcNotifyTransport against a scripted /RPC server', () => {
       });
     });
     const results = Array.from({ length: 10 }, (_, i) => transport.send(notify({ cseq: 100 + i })));
-    await waitFor(() => held.length === 3, 3000, '3 calls at the server');
+    await waitFor(() => held.length === 3, 3000, '3 calls at the server', 10);
     await sleep(50);
     expect(server.calls).toHaveLength(3);
     expect(transport.counters.inFlight).toBe(3);
     expect(transport.counters.queued).toBe(7);
     while (server.calls.length < 10 || held.length > 0) {
-      await waitFor(() => held.length > 0, 3000, 'a held call');
+      await waitFor(() => held.length > 0, 3000, 'a held call', 10);
       (held.shift() as () => void)();
       await sleep(5);
     }
@@ -536,7 +525,7 @@ describe('RpcNotifyTransport against a scripted /RPC server', () => {
     const { transport } = await setup({ maxInFlight: 1 }, (req) => (req.json.method === 'tm.t_uac_wait' ? 'never' : okScript(req)));
     const a = transport.send(notify());
     const b = transport.send(notify());
-    await waitFor(() => transport.counters.inFlight === 1, 2000, 'in flight');
+    await waitFor(() => transport.counters.inFlight === 1, 2000, 'in flight', 10);
     const t0 = Date.now();
     await transport.close();
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -562,11 +551,11 @@ describe('RpcNotifyTransport link state', () => {
     if (r.kind === 'link-failure') expect(r.detail).toMatch(/ECONNREFUSED/);
     expect(transport.linkState).toBe('down');
     expect(changes).toEqual(['down']);
-    await waitFor(() => transport.counters.probeFailures >= 2, 3000, 'two failed probes');
+    await waitFor(() => transport.counters.probeFailures >= 2, 3000, 'two failed probes', 10);
     expect(transport.counters.linkFailures).toBe(1);
     // Kamailio comes (back) on that port
     await server.listen(port);
-    await waitFor(() => transport.linkState === 'up', 3000, 'link up');
+    await waitFor(() => transport.linkState === 'up', 3000, 'link up', 10);
     expect(changes).toEqual(['down', 'up']);
     expect(await transport.send(notify())).toEqual({ kind: 'response', status: 200 });
     expect(transport.counters.linkFailures).toBe(1);
@@ -601,11 +590,11 @@ describe('RpcNotifyTransport link state', () => {
     expect(transport.linkState).toBe('up');
     healthy = false;
     const probesBefore = server.probes.length;
-    await waitFor(() => transport.linkState === 'down', 3000, 'link down');
+    await waitFor(() => transport.linkState === 'down', 3000, 'link down', 10);
     expect(server.probes.length - probesBefore).toBeGreaterThanOrEqual(3);
     expect(changes).toEqual(['down']);
     healthy = true;
-    await waitFor(() => transport.linkState === 'up', 3000, 'link up');
+    await waitFor(() => transport.linkState === 'up', 3000, 'link up', 10);
   });
 
   it('a listener that throws does not break the transport', async () => {

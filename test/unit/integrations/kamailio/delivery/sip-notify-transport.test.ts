@@ -13,6 +13,7 @@ import { renderDialogHeaders } from '../../../../../core/sip/notify-headers.js';
 import type { DeliveryResult, LinkState } from '../../../../../integrations/kamailio/delivery/notify-transport.js';
 import { SipStreamFramer } from '../../../../../integrations/kamailio/delivery/sip-message.js';
 import { SipNotifyTransport, type SipNotifyTransportOptions } from '../../../../../integrations/kamailio/delivery/sip-notify-transport.js';
+import { sleep, waitFor } from '../../../../support/wait.js';
 
 // ---------------------------------------------------------------------------
 // a scripted UAS
@@ -152,18 +153,6 @@ afterEach(async () => {
 // ---------------------------------------------------------------------------
 // helpers
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 let seq = 0;
 function notify(o: Partial<Notify> = {}): Notify {
   seq++;
@@ -273,7 +262,7 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
       settled = true;
       return x;
     });
-    await waitFor(() => p.notifies.length >= 1, 2000, 'the NOTIFY');
+    await waitFor(() => p.notifies.length >= 1, 2000, 'the NOTIFY', 5);
     await sleep(100);
     expect(settled).toBe(false);
     expect(t.counters.responsesByClass['1xx']).toBe(1);
@@ -327,7 +316,7 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
     };
     const ns = [1, 2, 3, 4, 5].map((i) => notify({ cseq: 100 + i }));
     const rs = ns.map((n) => t.send(n));
-    await waitFor(() => held.length === 2, 2000, 'two NOTIFYs');
+    await waitFor(() => held.length === 2, 2000, 'two NOTIFYs', 5);
     await sleep(50);
     expect(held).toHaveLength(2);
     expect(t.counters.inFlight).toBe(2);
@@ -335,7 +324,7 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
     while (held.length < 5) {
       const n = held.length;
       held[n - 2]?.(200);
-      await waitFor(() => held.length > n, 2000, 'the next NOTIFY');
+      await waitFor(() => held.length > n, 2000, 'the next NOTIFY', 5);
     }
     held[3]?.(200);
     held[4]?.(200);
@@ -350,7 +339,7 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
     const { t, links } = await transport(p);
     expect(await t.send(notify())).toEqual(OK);
     await p.stop();
-    await waitFor(() => t.linkState === 'down', 5000, 'link down');
+    await waitFor(() => t.linkState === 'down', 5000, 'link down', 5);
     expect(links).toEqual(['up', 'down']);
     expect(t.counters.linkDowns).toBe(1);
     const started = Date.now();
@@ -358,7 +347,7 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
     expect(Date.now() - started).toBeLessThan(50);
 
     await p.listen(); // same port
-    await waitFor(() => t.linkState === 'up', 5000, 'link up again');
+    await waitFor(() => t.linkState === 'up', 5000, 'link up again', 5);
     expect(links).toEqual(['up', 'down', 'up']);
     expect(await t.send(notify())).toEqual(OK);
   });
@@ -380,7 +369,7 @@ describe.each(['udp', 'tcp'] as const)('SipNotifyTransport over %s', (proto) => 
     p.notifyScript = () => undefined;
     const a = t.send(notify());
     const b = t.send(notify());
-    await waitFor(() => p.notifies.length >= 1, 2000, 'the NOTIFY');
+    await waitFor(() => p.notifies.length >= 1, 2000, 'the NOTIFY', 5);
     await t.close();
     expect(await a).toEqual({ kind: 'link-failure', detail: 'closed' });
     expect(await b).toEqual({ kind: 'link-failure', detail: 'closed' });
@@ -497,7 +486,7 @@ describe('SipNotifyTransport over TCP only', () => {
   async function hold(p: FakeProxy, count: number): Promise<Req[]> {
     const got: Req[] = [];
     p.notifyScript = (req) => got.push(req);
-    await waitFor(() => got.length === count, 3000, `${count} NOTIFYs`);
+    await waitFor(() => got.length === count, 3000, `${count} NOTIFYs`, 5);
     return got;
   }
 
@@ -536,7 +525,7 @@ describe('SipNotifyTransport over TCP only', () => {
     p.sendRaw(Buffer.from('SIP/2.0 200 OK\r\nContent-Length: nonsense\r\n\r\n'));
     expect(await r).toEqual({ kind: 'link-failure', detail: 'connection lost' });
     expect(t.counters.framingErrors).toBe(1);
-    await waitFor(() => p.conns.length === 2 && t.counters.connects === 2, 3000, 'the reconnect');
+    await waitFor(() => p.conns.length === 2 && t.counters.connects === 2, 3000, 'the reconnect', 5);
     p.notifyScript = (_req, reply) => reply(200, 'OK');
     expect(await t.send(notify())).toEqual(OK);
     expect(t.linkState).toBe('up');
@@ -563,7 +552,7 @@ describe('SipNotifyTransport over TCP only', () => {
     expect(t.counters.connectFailures).toBeGreaterThanOrEqual(1);
     expect(await t.send(notify())).toEqual({ kind: 'link-failure', detail: 'link down' });
     await p.listen();
-    await waitFor(() => t.linkState === 'up', 5000, 'link up');
+    await waitFor(() => t.linkState === 'up', 5000, 'link up', 5);
     expect(links).toEqual(['up']);
     expect(await t.send(notify())).toEqual(OK);
   });
