@@ -11,6 +11,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../net/free-port.js';
+import { terminate } from '../process/terminate.js';
 
 export interface KamailioStartOptions {
   /** Config file to run (absolute path). */
@@ -195,20 +196,7 @@ export class KamailioProcess {
     if (!this.stopped) {
       this.stopped = true;
       if (running.has(this.pid)) {
-        try {
-          process.kill(this.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
-        if (timedOut) {
-          try {
-            process.kill(-this.pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-          await Promise.race([this.exited, sleep(2000)]);
-        }
+        await terminate(this.pid, this.exited, graceMs, true);
       }
       // Children that outlived the main process (should not happen): kill the group.
       try {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/free-port.js';
 import { sleep } from '../support/wait.js';
+import { terminate } from '../../integrations/process/terminate.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const PROMETHEUS_YML = path.join(REPO, 'monitoring/prometheus/prometheus.yml');
@@ -259,20 +260,7 @@ export class PrometheusProcess {
   /** SIGTERM, SIGKILL to the group after `graceMs`; removes the data directory. */
   async stop(graceMs = 5000): Promise<void> {
     if (running.has(this.pid)) {
-      try {
-        process.kill(this.pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
-      if (timedOut) {
-        try {
-          process.kill(-this.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-        await Promise.race([this.exited, sleep(2000)]);
-      }
+      await terminate(this.pid, this.exited, graceMs, true);
       running.delete(this.pid);
     }
     if (process.env['PRESENCED_KEEP_RUN_DIRS'] !== '1') rmSync(this.dir, { recursive: true, force: true });

@@ -27,6 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
+import { terminate } from '../../integrations/process/terminate.js';
 
 export interface BaresipContact {
   readonly name: string;
@@ -319,20 +320,7 @@ export class BaresipProcess {
       this.ctrl?.destroy();
       this.ctrl = null;
       if (running.has(this.pid)) {
-        try {
-          process.kill(this.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
-        if (timedOut) {
-          try {
-            process.kill(this.pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-          await Promise.race([this.exited, sleep(2000)]);
-        }
+        await terminate(this.pid, this.exited, graceMs, false);
       }
       running.delete(this.pid);
       for (const [, resolve] of this.pending) resolve({ ok: false, data: 'stopped' });
