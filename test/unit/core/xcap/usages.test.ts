@@ -12,6 +12,7 @@ import { rlsServicesUsage, serviceUris } from '../../../../core/xcap/usages/rls-
 import { XCAP_CAPS_NS, defaultAppUsageRegistry, renderXcapCaps, validateXcapCaps, xcapCapsUsage } from '../../../../core/xcap/usages/xcap-caps.js';
 import { XCAP_DIRECTORY_NS, renderXcapDirectory, validateXcapDirectory, xcapDirectoryUsage } from '../../../../core/xcap/usages/xcap-directory.js';
 import { XCAP_EL_MIME, deleteNode, getNode, putNode, xcapErrorDocument, type XcapResult } from '../../../../core/xcap/xcap-document.js';
+import { RFC5025_EXAMPLE } from '../../../support/rfc-documents.js';
 
 function value<T>(r: Result<T> | XcapResult<T>): T {
   if (!r.ok) throw new Error(`expected success, got ${r.error.code}: ${r.error.detail ?? ''}`);
@@ -270,37 +271,6 @@ describe('rls-services (RFC 4826 §4.4)', () => {
 const CP = 'urn:ietf:params:xml:ns:common-policy';
 const PR = 'urn:ietf:params:xml:ns:pres-rules';
 
-/** RFC 5025 §5, the example document. */
-const RFC5025_RULES = `<?xml version="1.0" encoding="UTF-8"?>
-<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules"
- xmlns:pr="urn:ietf:params:xml:ns:pres-rules"
- xmlns:cr="urn:ietf:params:xml:ns:common-policy">
- <cr:rule id="a">
-  <cr:conditions>
-   <cr:identity>
-    <cr:one id="sip:user@example.com"/>
-   </cr:identity>
-  </cr:conditions>
-  <cr:actions>
-   <pr:sub-handling>allow</pr:sub-handling>
-  </cr:actions>
-  <cr:transformations>
-   <pr:provide-services>
-     <pr:service-uri-scheme>sip</pr:service-uri-scheme>
-     <pr:service-uri-scheme>mailto</pr:service-uri-scheme>
-   </pr:provide-services>
-   <pr:provide-persons>
-     <pr:all-persons/>
-   </pr:provide-persons>
-   <pr:provide-activities>true</pr:provide-activities>
-   <pr:provide-user-input>bare</pr:provide-user-input>
-   <pr:provide-unknown-attribute
-    ns="urn:vendor-specific:foo-namespace"
-    name="foo">true</pr:provide-unknown-attribute>
-  </cr:transformations>
- </cr:rule>
-</cr:ruleset>`;
-
 const rules = (inner: string): string => `<cr:ruleset xmlns:cr="${CP}" xmlns:pr="${PR}">${inner}</cr:ruleset>`;
 const rule = (id: string, inner: string): string => `<cr:rule id="${id}">${inner}</cr:rule>`;
 
@@ -313,8 +283,8 @@ describe('pres-rules (RFC 5025 §9) and the OMA alias', () => {
   });
 
   it('accepts the RFC 5025 example under both AUIDs', () => {
-    expect(code(check(presRulesUsage, RFC5025_RULES))).toBe('ok');
-    expect(code(check(omaPresRulesUsage, RFC5025_RULES))).toBe('ok');
+    expect(code(check(presRulesUsage, RFC5025_EXAMPLE))).toBe('ok');
+    expect(code(check(omaPresRulesUsage, RFC5025_EXAMPLE))).toBe('ok');
   });
 
   it('accepts every condition form of RFC 4745 and OMA extensions', () => {
@@ -370,7 +340,7 @@ describe('pres-rules (RFC 5025 §9) and the OMA alias', () => {
   });
 
   it('node selectors use the pres-rules default namespace: common-policy needs a prefix', () => {
-    const doc = xml(RFC5025_RULES);
+    const doc = xml(RFC5025_EXAMPLE);
     const cp = { cr: CP };
     expect(value(getNode(doc, value(parseNodeSelector('cr:ruleset/cr:rule[@id="a"]/cr:actions/sub-handling', cp, PR)))).body).toBe(
       `<sub-handling xmlns="${PR}">allow</sub-handling>`,
@@ -379,7 +349,7 @@ describe('pres-rules (RFC 5025 §9) and the OMA alias', () => {
   });
 
   it('through PUT: changing sub-handling to an invalid value is refused, to a valid one accepted', () => {
-    const doc = xml(RFC5025_RULES);
+    const doc = xml(RFC5025_EXAMPLE);
     const sel = value(parseNodeSelector('cr:ruleset/cr:rule[@id="a"]/cr:actions/sub-handling', { cr: CP }, PR));
     const ctx = { usage: presRulesUsage, namespaces: { cr: CP } };
     expect(code(putNode(doc, sel, '<sub-handling>maybe</sub-handling>', XCAP_EL_MIME, ctx))).toBe('xcap-schema-validation-error');

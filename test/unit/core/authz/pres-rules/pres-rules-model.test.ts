@@ -16,6 +16,7 @@ import {
   type PresRulesModel,
 } from '../../../../../core/authz/pres-rules/pres-rules-model.js';
 import { FULL_PERMISSIONS, NO_PERMISSIONS } from '../../../../../core/authz/pres-rules/presence-permissions.js';
+import { RFC5025_EXAMPLE } from '../../../../support/rfc-documents.js';
 
 const HEAD = `<?xml version="1.0" encoding="UTF-8"?>
 <cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:pr="urn:ietf:params:xml:ns:pres-rules"
@@ -27,37 +28,6 @@ function model(xml: string): PresRulesModel {
   return parsePresRules(r.value);
 }
 const rules = (body: string): PresRulesModel => model(`${HEAD}${body}</cr:ruleset>`);
-
-/** RFC 5025 §6, the example document. */
-const RFC5025_EXAMPLE = `<?xml version="1.0" encoding="UTF-8"?>
-<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules"
- xmlns:pr="urn:ietf:params:xml:ns:pres-rules"
- xmlns:cr="urn:ietf:params:xml:ns:common-policy">
- <cr:rule id="a">
-  <cr:conditions>
-   <cr:identity>
-    <cr:one id="sip:user@example.com"/>
-   </cr:identity>
-  </cr:conditions>
-  <cr:actions>
-   <pr:sub-handling>allow</pr:sub-handling>
-  </cr:actions>
-  <cr:transformations>
-   <pr:provide-services>
-     <pr:service-uri-scheme>sip</pr:service-uri-scheme>
-     <pr:service-uri-scheme>mailto</pr:service-uri-scheme>
-   </pr:provide-services>
-   <pr:provide-persons>
-     <pr:all-persons/>
-   </pr:provide-persons>
-   <pr:provide-activities>true</pr:provide-activities>
-   <pr:provide-user-input>bare</pr:provide-user-input>
-   <pr:provide-unknown-attribute
-    ns="urn:vendor-specific:foo-namespace"
-    name="foo">true</pr:provide-unknown-attribute>
-  </cr:transformations>
- </cr:rule>
-</cr:ruleset>`;
 
 describe('parsePresRules', () => {
   it('parses the RFC 5025 §6 example', () => {
