@@ -17,18 +17,10 @@ import { startStack, type Stack } from '../support/stack-harness.js';
 import { type SippMessage, type SippResult, headerValue, runSipp } from '../support/sipp-process.js';
 import { pidf, publish } from '../support/sip-requests.js';
 import { type SipMessage, header, parseSip } from '../support/udp-sip-ua.js';
-import { sleep } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const scenario = (name: string): string => path.join(here, 'sipp', name);
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(20);
-  }
-}
 
 function sippText(r: SippResult): string {
   return `sipp exit ${r.exitCode} signal ${r.signal}\n${r.errors}\n${r.stderr}\n${r.stdout.slice(-1500)}\n${r.messages
@@ -107,7 +99,7 @@ class Watcher {
   /** The first message (from index `from` on) matching, waiting at most `timeoutMs`. */
   async waitFor(match: (m: SipMessage) => boolean, what: string, timeoutMs = 8000, from = 0): Promise<SipMessage> {
     let found: SipMessage | undefined;
-    await waitUntil(() => (found = this.received.slice(from).find(match)) !== undefined, timeoutMs, () => `${what} (got: ${this.received.map((m) => `${m.startLine} [${header(m, 'call-id')} ${header(m, 'cseq')}]`).join(' | ')})`);
+    await waitFor(() => (found = this.received.slice(from).find(match)) !== undefined, timeoutMs, () => `${what} (got: ${this.received.map((m) => `${m.startLine} [${header(m, 'call-id')} ${header(m, 'cseq')}]`).join(' | ')})`);
     return found as SipMessage;
   }
 
@@ -144,7 +136,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
     });
     // startStack starts Kamailio after presenced's NOTIFY transport: the link goes 'up' only at the
     // next keepalive answer (≤ 0.5 s later); until then NOTIFYs are held (and coalesced)
-    await waitUntil(() => stack.transport.linkState === 'up', 10_000, "the NOTIFY transport's link to Kamailio");
+    await waitFor(() => stack.transport.linkState === 'up', 10_000, "the NOTIFY transport's link to Kamailio");
   }, 60_000);
 
   afterAll(async () => {
@@ -168,7 +160,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         r = await sipp('e2e-publish-lifecycle.xml', { user: u, note1: 'first', note2: 'second' });
         expect(r.exitCode, sippText(r)).toBe(0);
         // intermediate states may be coalesced; the watcher saw a published tuple and ends with none (removed)
-        await waitUntil(() => {
+        await waitFor(() => {
           const ns = ua.notifies(cid);
           return ns.some((m) => m.body.includes('<tuple')) && !(ns[ns.length - 1] as SipMessage).body.includes('<tuple');
         }, 8000, () => `the watcher to see the publication come and go; front ${JSON.stringify(stack.front.stats)} delivery ${JSON.stringify(stack.front.delivery.stats)}; got ${ua.received.map((m) => `${m.startLine.slice(0, 14)} ${header(m, 'cseq')} ${header(m, 'call-id')} ${m.body.includes('<tuple') ? 'tuple' : 'empty'}`).join(' | ')}`);
@@ -315,7 +307,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         });
         // once the owner's winfo subscription exists (its full NOTIFY is made in the same event), another
         // watcher subscribes; the partial NOTIFY that causes cannot overtake the full one (per-dialog order)
-        await waitUntil(() => exited || stack.service.storeStats().entries.subscriptions > subs, 10_000, "the owner's winfo subscription");
+        await waitFor(() => exited || stack.service.storeStats().entries.subscriptions > subs, 10_000, "the owner's winfo subscription");
         ua.subscribe({ user: u, watcher: w2, callId: c2 });
         await ua.reply(c2, 200);
         const r = await owner;
@@ -367,7 +359,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         ua.subscribe({ user: u, watcher: user('w'), callId: cid });
         await ua.reply(cid, 200);
         await ua.notify(cid, 'the initial NOTIFY');
-        await waitUntil(() => stack.service.storeStats().entries.subscriptions === before, 8000, 'the subscription to be removed after the 481');
+        await waitFor(() => stack.service.storeStats().entries.subscriptions === before, 8000, 'the subscription to be removed after the 481');
         // a later change notifies nobody
         const mark = ua.received.length;
         ua.publish({ user: u, callId: `${u}-pub`, basic: 'closed', note: 'after 481' });
@@ -394,7 +386,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         ua.publish({ user: u, callId: `${u}-pub1`, basic: 'closed', note: 'gone' });
         await ua.reply(`${u}-pub1`, 200, mark);
         await ua.notify(cid, 'the NOTIFY for the change', mark, (m) => m.body.includes('gone'));
-        await waitUntil(() => stack.service.storeStats().entries.subscriptions === before, 8000, 'the subscription to be removed after the 481');
+        await waitFor(() => stack.service.storeStats().entries.subscriptions === before, 8000, 'the subscription to be removed after the 481');
         mark = ua.received.length;
         ua.publish({ user: u, callId: `${u}-pub2`, basic: 'open', note: 'back' });
         await ua.reply(`${u}-pub2`, 200, mark);
@@ -419,7 +411,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         ua.publish({ user: u, callId: `${u}-pub`, basic: 'closed', note: 'busy now' });
         await ua.reply(`${u}-pub`, 200, mark);
         // 1 NOTIFY + 2 retries (backoff 1 s), each answered 503, then the subscription is gone
-        await waitUntil(() => stack.service.storeStats().entries.subscriptions === before, 15_000, 'the subscription to be given up');
+        await waitFor(() => stack.service.storeStats().entries.subscriptions === before, 15_000, 'the subscription to be given up');
         await stack.front.delivery.idle();
         const attempts = ua.notifies(cid, mark);
         expect(attempts.map((m) => header(m, 'subscription-state'))).toEqual(attempts.map(() => expect.stringMatching(/^active;expires=\d+$/)));
@@ -539,10 +531,10 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         ua.subscribe({ user: u, watcher: user('w'), callId: cid });
         await ua.reply(cid, 200);
         const first = await ua.notify(cid, 'the initial NOTIFY');
-        await waitUntil(() => stack.front.stats.external === 0, 8000, 'the initial NOTIFY to be settled');
+        await waitFor(() => stack.front.stats.external === 0, 8000, 'the initial NOTIFY to be settled');
 
         await stack.stopKamailio();
-        await waitUntil(() => stack.transport.linkState === 'down', 10_000, 'presenced to see the link to Kamailio down');
+        await waitFor(() => stack.transport.linkState === 'down', 10_000, 'presenced to see the link to Kamailio down');
         const mark = ua.received.length;
         // Kamailio is down: the change comes in directly (as another front would deliver it)
         const r1 = await stack.service.handle(publish({ aor, body: pidf(aor, 'closed', 'while down 1') }));
@@ -588,7 +580,7 @@ describe.each(['sip', 'rpc'] as const)('presence end to end (%s delivery)', (del
         exited = true;
       });
       // the change must come after the subscription exists, else the first NOTIFY already carries it
-      await waitUntil(() => exited || stack.service.storeStats().entries.subscriptions > subs, 10_000, 'the NAT subscription');
+      await waitFor(() => exited || stack.service.storeStats().entries.subscriptions > subs, 10_000, 'the NAT subscription');
       const change = await sipp('e2e-publish.xml', { user: u, basic: 'closed', note: 'nat change' });
       expect(change.exitCode, sippText(change)).toBe(0);
       const r = await watcher;

@@ -25,18 +25,10 @@ import { ha1 } from '../../integrations/xcap/digest-auth.js';
 import { startStack, type Stack } from '../support/stack-harness.js';
 import { UdpSipUa, header, type SipMessage } from '../support/udp-sip-ua.js';
 import { XcapClient } from '../support/xcap-client.js';
-import { sleep } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const REALM = 'presenced';
 const XCAP_ROOT_URI = 'http://xcap.example.com/xcap-root';
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await sleep(20);
-  }
-}
 
 /** Per-run unique user parts (a fresh data directory anyway, but readable in logs). */
 const tag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
@@ -97,7 +89,7 @@ class Ua {
   /** The first message (from index `from` on) matching, within `timeoutMs`. */
   async waitFor(match: (m: SipMessage) => boolean, what: string, from = 0, timeoutMs = 8000): Promise<SipMessage> {
     let found: SipMessage | undefined;
-    await waitUntil(() => (found = this.received.slice(from).find(match)) !== undefined, timeoutMs, () => `${what} (${this.user} got: ${this.describeReceived()})`);
+    await waitFor(() => (found = this.received.slice(from).find(match)) !== undefined, timeoutMs, () => `${what} (${this.user} got: ${this.describeReceived()})`);
     return found as SipMessage;
   }
 
@@ -190,7 +182,7 @@ describe('presence authorization end to end: Kamailio + presenced + XCAP (pres-r
 
   beforeAll(async () => {
     stack = await startStack({ xcap: true, kamailioDefines: ['WITH_FROM_AS_IDENTITY'], config: { defaultSubHandling: 'confirm', xcapRoot: XCAP_ROOT_URI } });
-    await waitUntil(() => stack.transport.linkState === 'up', 10_000, () => "the NOTIFY transport's link to Kamailio");
+    await waitFor(() => stack.transport.linkState === 'up', 10_000, () => "the NOTIFY transport's link to Kamailio");
     await stack.service.putXcapUser(ALICE_USER, { xui: ALICE, realm: REALM, ha1Md5: ha1('MD5', ALICE_USER, REALM, 'pw-a'), ha1Sha256: ha1('SHA-256', ALICE_USER, REALM, 'pw-a') });
     await stack.service.putXcapUser(BOB_USER, { xui: BOB, realm: REALM, ha1Md5: ha1('MD5', BOB_USER, REALM, 'pw-b'), ha1Sha256: ha1('SHA-256', BOB_USER, REALM, 'pw-b') });
     xcap = new XcapClient(`http://127.0.0.1:${stack.xcapPort}`, ALICE_USER, 'pw-a');

@@ -32,15 +32,7 @@ import {
   promtool,
   substituteTemplate,
 } from './prometheus-process.js';
-import { sleep } from '../support/wait.js';
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { sleep, waitFor } from '../support/wait.js';
 
 /** Current value of one series in the registry (sum over matching label sets). */
 async function metricValue(m: PresenceMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -244,15 +236,15 @@ describe('Prometheus + dashboard + alerts against a live presenced behind Kamail
     w481.answer = 481;
     w481.subscribe('carol', 'w481-carol');
     await w481.final('w481-carol');
-    await until(async () => (await metricValue(m, 'presenced_subscriptions_rejected_by_watcher_total')) >= 1, 10_000, 'a subscription rejected by its watcher');
+    await waitFor(async () => (await metricValue(m, 'presenced_subscriptions_rejected_by_watcher_total')) >= 1, 10_000, 'a subscription rejected by its watcher', 50);
 
     // a watcher answering 503: one retry after 1 s, then the subscription is given up
     const w503 = await ua('w503');
     w503.answer = 503;
     w503.subscribe('dave', 'w503-dave');
     await w503.final('w503-dave');
-    await until(async () => (await metricValue(m, 'presenced_notify_retries_total')) >= 1, 10_000, 'a NOTIFY retry');
-    await until(async () => (await metricValue(m, 'presenced_notify_giveups_total')) >= 1, 15_000, 'a NOTIFY give-up');
+    await waitFor(async () => (await metricValue(m, 'presenced_notify_retries_total')) >= 1, 10_000, 'a NOTIFY retry', 50);
+    await waitFor(async () => (await metricValue(m, 'presenced_notify_giveups_total')) >= 1, 15_000, 'a NOTIFY give-up', 50);
 
     // refused requests: 412 (unknown entity tag), 400 (body is not UTF-8: a JSON-RPC error)
     publisher.publish('alice', 'pub-412', { etag: 'no-such-etag' });
@@ -267,8 +259,8 @@ describe('Prometheus + dashboard + alerts against a live presenced behind Kamail
     const wShort = await ua('wshort');
     wShort.subscribe('frank', 'wshort-frank', 1);
     await wShort.final('wshort-frank');
-    await until(async () => (await metricValue(m, 'presenced_expired_total', { kind: 'publication' })) >= 1, 10_000, 'a publication expiry');
-    await until(async () => (await metricValue(m, 'presenced_expired_total', { kind: 'subscription' })) >= 1, 10_000, 'a subscription expiry');
+    await waitFor(async () => (await metricValue(m, 'presenced_expired_total', { kind: 'publication' })) >= 1, 10_000, 'a publication expiry', 50);
+    await waitFor(async () => (await metricValue(m, 'presenced_expired_total', { kind: 'subscription' })) >= 1, 10_000, 'a subscription expiry', 50);
 
     // Kamailio restart with a NOTIFY in flight: a watcher that stops answering,
     // three PUBLISHes (the 2nd is superseded by the 3rd while the 1st is in
@@ -286,10 +278,10 @@ describe('Prometheus + dashboard + alerts against a live presenced behind Kamail
     await publisher.final('pub-erin-2');
     publisher.publish('erin', 'pub-erin-3', { note: 'erin-3' });
     await publisher.final('pub-erin-3');
-    await until(async () => (await metricValue(m, 'presenced_notifies_superseded_total')) > supersededBefore, 3000, 'a superseded NOTIFY');
+    await waitFor(async () => (await metricValue(m, 'presenced_notifies_superseded_total')) > supersededBefore, 3000, 'a superseded NOTIFY', 50);
     await stack.stopKamailio();
-    await until(async () => (await metricValue(m, 'presenced_notify_link_failures_total')) >= 1, 10_000, 'a NOTIFY link failure');
-    await until(() => stack.front.server.connectionCount === 0, 10_000, 'the JSON-RPC connection closed');
+    await waitFor(async () => (await metricValue(m, 'presenced_notify_link_failures_total')) >= 1, 10_000, 'a NOTIFY link failure', 50);
+    await waitFor(() => stack.front.server.connectionCount === 0, 10_000, 'the JSON-RPC connection closed', 50);
     rpcGauge.openWhileStopped = stack.front.server.connectionCount;
     rpcGauge.whileStopped = await metricValue(m, 'presenced_kamailio_rpc_connections');
     ws.answer = 200;
@@ -298,7 +290,7 @@ describe('Prometheus + dashboard + alerts against a live presenced behind Kamail
     rpcGauge.afterRestart = await metricValue(m, 'presenced_kamailio_rpc_connections');
     await ws.waitFor((x) => x.startLine.startsWith('NOTIFY ') && x.body.includes('erin-3'), 15_000);
     expect(ws.notifies('ws-erin').some((x) => x.body.includes('erin-2'))).toBe(false);
-    await until(async () => (await metricValue(m, 'presenced_kamailio_link_up')) === 1, 10_000, 'the Kamailio link up again');
+    await waitFor(async () => (await metricValue(m, 'presenced_kamailio_link_up')) === 1, 10_000, 'the Kamailio link up again', 50);
 
     // steady background load until the queries are done: PUBLISH alice/bob
     // (3 watchers each) every 100 ms, a new short SUBSCRIBE every second
@@ -359,37 +351,40 @@ describe('Prometheus + dashboard + alerts against a live presenced behind Kamail
 
   it('Prometheus scrapes presenced and Kamailio every second and loads the shipped alert rules', async () => {
     const p = prom as PrometheusProcess;
-    await until(
+    await waitFor(
       async () => {
         const r = await p.query('count_over_time(up{job="presenced"}[1m]) >= 10 and on() count_over_time(up{job="kamailio"}[1m]) >= 5');
         return (r.data?.result.length ?? 0) > 0;
       },
       60_000,
       'enough scrapes of both targets',
+      50,
     );
     const targets = await p.api<{ data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] } }>('/api/v1/targets');
     const byJob = Object.fromEntries(targets.data.activeTargets.map((t) => [t.labels.job, t]));
     expect(byJob['presenced']?.health, byJob['presenced']?.lastError).toBe('up');
-    await until(
+    await waitFor(
       async () => {
         const t = await p.api<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>('/api/v1/targets');
         return t.data.activeTargets.find((x) => x.labels.job === 'kamailio')?.health === 'up';
       },
       15_000,
       'Kamailio target up after its restart',
+      50,
     );
     const rules = await p.api<{ data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] } }>('/api/v1/rules');
     const loaded = rules.data.groups.flatMap((g) => g.rules);
     const shipped = alertRules(readFileSync(ALERTS_YML, 'utf8'));
     expect(loaded.map((r) => r.name).sort()).toEqual(shipped.map((r) => r.alert).sort());
     // every rule evaluated at least once without error
-    await until(
+    await waitFor(
       async () => {
         const again = await p.api<typeof rules>('/api/v1/rules');
         return again.data.groups.flatMap((g) => g.rules).every((r) => r.health === 'ok');
       },
       15_000,
       'every rule evaluated with health ok',
+      50,
     );
   }, 90_000);
 
@@ -472,7 +467,7 @@ describe('WITH_PROMETHEUS and WITH_RPC_DELIVERY together: one xhttp route serves
     await p.final('rp-1');
     await w.waitFor((x) => x.startLine.startsWith('NOTIFY ') && x.body.includes('via-rpc'));
     // 2 = the NOTIFY Kamailio sent after the 2xx (t_uac_send) + the PUBLISH's NOTIFY over POST /RPC (tm.t_uac_wait)
-    await until(async () => (await metricValue(m, 'presenced_notify_responses_total', { mode: 'rpc', code: '200' })) >= 2, 10_000, 'a 200 to a NOTIFY sent over /RPC');
+    await waitFor(async () => (await metricValue(m, 'presenced_notify_responses_total', { mode: 'rpc', code: '200' })) >= 2, 10_000, 'a 200 to a NOTIFY sent over /RPC', 50);
     expect(stack.front.stats.externalResults).toBe(1);
     expect(await metricValue(m, 'presenced_kamailio_link_up', { mode: 'rpc' })).toBe(1);
     const r = await fetch(`http://127.0.0.1:${stack.sipPort}/metrics`, { signal: AbortSignal.timeout(5000) });
