@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaresipProcess, tracedHeader, type TracedSipMessage } from '../support/baresip-process.js';
 import { startStack, type Stack } from '../support/stack-harness.js';
 import { header, type SipMessage, UdpSipUa } from '../support/udp-sip-ua.js';
+import { sleep } from '../support/wait.js';
 
 const PIDF_NS = 'urn:ietf:params:xml:ns:pidf';
 const DM_NS = 'urn:ietf:params:xml:ns:pidf:data-model';
@@ -78,7 +79,6 @@ function canon(n: XNode): string {
 }
 
 const byId = (root: XNode, id: string): XNode | undefined => root.children.find((c) => c.attrs['id'] === id);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const isResponseTo = (m: TracedSipMessage, req: TracedSipMessage): boolean =>
   m.startLine.startsWith('SIP/2.0 ') && tracedHeader(m, 'Call-ID') === tracedHeader(req, 'Call-ID') && tracedHeader(m, 'CSeq') === tracedHeader(req, 'CSeq');
 const isFinal = (m: TracedSipMessage): boolean => /^SIP\/2\.0 [2-6]\d\d /.test(m.startLine);

@@ -28,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
 import { terminate } from '../../integrations/process/terminate.js';
+import { sleep } from './wait.js';
 
 export interface BaresipContact {
   readonly name: string;
@@ -92,7 +93,6 @@ function installExitHook(): void {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
 
