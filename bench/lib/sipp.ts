@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../integrations/net/free-port.js';
+import { exitWithin } from '../../integrations/process/terminate.js';
 import { registerChild } from './procs.js';
 
 export function sippBinary(): string | null {
@@ -134,25 +135,7 @@ export async function runSipp(o: SippRun): Promise<SippOutcome> {
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 20_000) stderr += d;
   });
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    const killer = setTimeout(() => {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }, (o.timeoutSec + 10) * 1000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolveExit({ code, signal });
-    });
-    child.once('error', () => {
-      clearTimeout(killer);
-      resolveExit({ code: null, signal: null });
-    });
-  });
+  const exit = await exitWithin(child, (o.timeoutSec + 10) * 1000);
   const stats = lastRow(statFile);
   const files = readdirSync(o.dir);
   const countsFile = files.find((f) => f.startsWith(`${base}_`) && f.endsWith('_counts.csv'));

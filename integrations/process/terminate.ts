@@ -4,6 +4,7 @@
  * when it leads one (a forking daemon such as Kamailio) — and a short bounded
  * wait for the exit. A process that is already gone is not an error.
  */
+import type { ChildProcess } from 'node:child_process';
 
 function signal(target: number, sig: NodeJS.Signals): void {
   try {
@@ -26,4 +27,24 @@ export async function terminate(pid: number, exited: Promise<unknown>, graceMs: 
   signal(group ? -pid : pid, 'SIGKILL');
   await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
   clearTimeout(timer);
+}
+
+/**
+ * Resolves when `child` exits (or could not be spawned: code and signal null); SIGKILLs it if it is still
+ * running after `deadlineMs`, so a hung tool can never hang its caller.
+ */
+export function exitWithin(child: ChildProcess, deadlineMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => {
+      if (child.pid !== undefined) signal(child.pid, 'SIGKILL');
+    }, deadlineMs);
+    child.once('exit', (code, sig) => {
+      clearTimeout(killer);
+      resolve({ code, signal: sig });
+    });
+    child.once('error', () => {
+      clearTimeout(killer);
+      resolve({ code: null, signal: null });
+    });
+  });
 }

@@ -4,10 +4,12 @@
  * Bounded: sipp's own -timeout (with -timeout_error) and a hard SIGKILL by
  * PID shortly after it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sippBinary } from '../../bench/lib/sipp.js';
+import { exitWithin } from '../../integrations/process/terminate.js';
 import { freePort } from './free-port.js';
 
 export interface SippRunOptions {
@@ -56,12 +58,7 @@ export interface SippResult {
   readonly stderr: string;
 }
 
-export function sippBinary(): string | null {
-  for (const p of ['/usr/bin/sipp', '/usr/local/bin/sipp']) if (existsSync(p)) return p;
-  const r = spawnSync('sh', ['-c', 'command -v sipp'], { encoding: 'utf8' });
-  const found = r.stdout.trim();
-  return r.status === 0 && found.length > 0 ? found : null;
-}
+export { sippBinary };
 
 export async function runSipp(options: SippRunOptions): Promise<SippResult> {
   const bin = sippBinary();
@@ -98,25 +95,7 @@ export async function runSipp(options: SippRunOptions): Promise<SippResult> {
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 200_000) stderr += d;
   });
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    const killer = setTimeout(() => {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }, (timeoutSec + 5) * 1000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal });
-    });
-    child.once('error', () => {
-      clearTimeout(killer);
-      resolve({ code: null, signal: null });
-    });
-  });
+  const exit = await exitWithin(child, (timeoutSec + 5) * 1000);
   const durationMs = Date.now() - started;
   const messages = existsSync(messageFile) ? parseSippMessageLog(readFileSync(messageFile)) : [];
   const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8') : '';
